@@ -1,0 +1,58 @@
+import { errorMessage, InvalidInputError } from '../sys/errors.js';
+import { UsageError } from './usage.js';
+
+/**
+ * `ovs-offload <command>`: each command lives in its own module, loaded only when asked for
+ * so `ovs-offload flows` does not pay for the gRPC stack.
+ */
+type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+
+const COMMANDS: Record<string, Command> = {
+  demo: {
+    summary: 'run the embedded sandbox end to end (real OVS + OVN, emulated switchdev NIC)',
+    load: () => import('./commands/demo.js'),
+  },
+  version: { summary: 'print the version', load: () => import('./commands/version.js') },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return [
+    'usage: ovs-offload <command> [options]',
+    '',
+    'commands:',
+    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `ovs-offload <command> --help` for its options.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(help() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`ovs-offload: unknown command ${JSON.stringify(name)}\n${help()}\n`);
+    return 2;
+  }
+  try {
+    return await (await cmd.load()).run(rest);
+  } catch (err) {
+    const usage = err instanceof UsageError || err instanceof InvalidInputError;
+    process.stderr.write(`ovs-offload ${name}: ${errorMessage(err)}\n`);
+    return usage ? 2 : ((err as { exitCode?: number }).exitCode ?? 2);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`ovs-offload: ${errorMessage(err)}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,172 @@
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+import { CommandError } from './errors.js';
+
+export interface RunOptions {
+  /** Kill the command after this long (default 30 s): a hung `devlink` must not hang a pod start. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  input?: string;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Exit codes other than 0 that are an answer, not a failure (e.g. `ip netns pids`). */
+  okExitCodes?: readonly number[];
+}
+
+export interface RunResult {
+  argv: readonly string[];
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface LongRunning {
+  /** Resolves when the process ends (never rejects). */
+  readonly exited: Promise<number | null>;
+  readonly pid: number | undefined;
+  kill(): void;
+}
+
+/**
+ * The only way the project runs programs: argv arrays, never shell strings, always bounded.
+ */
+export interface CommandRunner {
+  /** Runs to completion; throws CommandError on a non-zero exit not listed in okExitCodes. */
+  run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** Starts a long-lived command and hands each stdout line to onLine. */
+  stream(argv: readonly string[], onLine: (line: string) => void, opts?: RunOptions): LongRunning;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+function checkArgv(argv: readonly string[]): [string, string[]] {
+  const [file, ...args] = argv;
+  if (!file) throw new TypeError('empty argv');
+  for (const a of argv) {
+    if (typeof a !== 'string' || a.includes('\0')) throw new TypeError(`bad argument ${String(a)}`);
+  }
+  return [file, args];
+}
+
+export class ExecaRunner implements CommandRunner {
+  constructor(private readonly baseEnv: Record<string, string | undefined> = {}) {}
+
+  async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    const [file, args] = checkArgv(argv);
+    const r = await execa(file, args, {
+      reject: false,
+      timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+      ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' }),
+      env: { ...this.baseEnv, ...opts.env },
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      stripFinalNewline: false,
+      encoding: 'utf8',
+    });
+    const stdout = typeof r.stdout === 'string' ? r.stdout : '';
+    const stderr = typeof r.stderr === 'string' ? r.stderr : '';
+    const exitCode = r.exitCode ?? -1;
+    if (r.failed && (r.exitCode === undefined || !(opts.okExitCodes ?? []).includes(r.exitCode))) {
+      const cause = r.exitCode === undefined ? (r.cause ?? r.originalMessage) : undefined;
+      throw new CommandError(argv, r.exitCode ?? null, stderr || (r.originalMessage ?? ''), {
+        cause,
+        signal: r.signal ?? null,
+        timedOut: r.timedOut,
+      });
+    }
+    return { argv, stdout, stderr, exitCode };
+  }
+
+  stream(
+    argv: readonly string[],
+    onLine: (line: string) => void,
+    opts: RunOptions = {},
+  ): LongRunning {
+    const [file, args] = checkArgv(argv);
+    const child = execa(file, args, {
+      reject: false,
+      buffer: false,
+      stdin: 'ignore',
+      stderr: 'ignore',
+      env: { ...this.baseEnv, ...opts.env },
+      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+    });
+    const rl = createInterface({ input: child.stdout });
+    rl.on('line', onLine);
+    const exited = child.then(
+      (r) => r.exitCode ?? null,
+      () => null,
+    );
+    return {
+      exited,
+      pid: child.pid,
+      kill: () => {
+        child.kill('SIGTERM');
+      },
+    };
+  }
+}
+
+export type Responder = (
+  argv: readonly string[],
+  opts: RunOptions,
+) => Partial<RunResult> | undefined | Promise<Partial<RunResult> | undefined>;
+
+/**
+ * A runner for unit tests: records every call and answers from responders (first match
+ * wins); a call nobody answers fails like a missing program, so tests see unexpected calls.
+ */
+export class RecordingRunner implements CommandRunner {
+  readonly calls: (readonly string[])[] = [];
+  private readonly responders: Responder[] = [];
+
+  on(
+    match: string | RegExp | ((argv: readonly string[]) => boolean),
+    result: Partial<RunResult> | ((argv: readonly string[]) => Partial<RunResult>),
+  ): this {
+    const test =
+      typeof match === 'function'
+        ? match
+        : (argv: readonly string[]) => {
+            const line = argv.join(' ');
+            return typeof match === 'string'
+              ? line === match || line.startsWith(`${match} `)
+              : match.test(line);
+          };
+    this.responders.push((argv) =>
+      test(argv) ? (typeof result === 'function' ? result(argv) : result) : undefined,
+    );
+    return this;
+  }
+
+  respond(r: Responder): this {
+    this.responders.push(r);
+    return this;
+  }
+
+  async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    this.calls.push([...argv]);
+    for (const r of this.responders) {
+      const res = await r(argv, opts);
+      if (res) {
+        const exitCode = res.exitCode ?? 0;
+        const out = { argv, stdout: res.stdout ?? '', stderr: res.stderr ?? '', exitCode };
+        if (exitCode !== 0 && !(opts.okExitCodes ?? []).includes(exitCode)) {
+          throw new CommandError(argv, exitCode, out.stderr);
+        }
+        return out;
+      }
+    }
+    throw new CommandError(argv, 127, `no responder for: ${argv.join(' ')}`);
+  }
+
+  stream(argv: readonly string[]): LongRunning {
+    this.calls.push([...argv]);
+    return { exited: new Promise(() => undefined), pid: undefined, kill: () => undefined };
+  }
+
+  /** Calls as single strings, for readable assertions. */
+  lines(): string[] {
+    return this.calls.map((c) => c.join(' '));
+  }
+}
