@@ -75,7 +75,11 @@ export class Ip {
    * hot path. `-force` is not used, so the batch stops at the first failing line and the
    * error names it.
    */
-  async batch(ns: Netns, lines: readonly (readonly string[])[], opts?: RunOptions): Promise<RunResult> {
+  async batch(
+    ns: Netns,
+    lines: readonly (readonly string[])[],
+    opts?: RunOptions,
+  ): Promise<RunResult> {
     for (const l of lines) l.forEach(checkBatchArg);
     const input = lines.map((l) => l.join(' ')).join('\n') + '\n';
     return this.run(ns, ['-batch', '-'], { ...opts, input });

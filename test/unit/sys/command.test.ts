@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { CommandError, ExecaRunner, Ip, netnsFromPath, RecordingRunner } from '../../../src/sys/index.js';
+import {
+  CommandError,
+  ExecaRunner,
+  Ip,
+  netnsFromPath,
+  RecordingRunner,
+} from '../../../src/sys/index.js';
 
 describe('ExecaRunner', () => {
   const runner = new ExecaRunner();
@@ -12,7 +18,11 @@ describe('ExecaRunner', () => {
   it('throws CommandError with argv, exit code and stderr', async () => {
     const err = await runner.run(['sh', '-c', 'echo boom >&2; exit 3']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandError);
-    expect(err).toMatchObject({ argv: ['sh', '-c', 'echo boom >&2; exit 3'], exitCode: 3, stderr: 'boom\n' });
+    expect(err).toMatchObject({
+      argv: ['sh', '-c', 'echo boom >&2; exit 3'],
+      exitCode: 3,
+      stderr: 'boom\n',
+    });
     expect((err as Error).message).toBe('run sh -c echo boom >&2; exit 3: exit 3: boom');
   });
 
@@ -29,7 +39,9 @@ describe('ExecaRunner', () => {
   it('honours an AbortSignal', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
-    await expect(runner.run(['sleep', '5'], { signal: ac.signal })).rejects.toBeInstanceOf(CommandError);
+    await expect(runner.run(['sleep', '5'], { signal: ac.signal })).rejects.toBeInstanceOf(
+      CommandError,
+    );
   });
 
   it('never takes an empty argv', async () => {
@@ -45,7 +57,11 @@ describe('Ip', () => {
     await ip.run(null, ['link', 'show']);
     await ip.run({ name: 'pod1' }, ['link', 'show']);
     await ip.run({ path: '/proc/42/ns/net' }, ['link', 'show']);
-    expect(rec.lines()).toEqual(['ip link show', 'ip -n pod1 link show', 'nsenter --net=/proc/42/ns/net ip link show']);
+    expect(rec.lines()).toEqual([
+      'ip link show',
+      'ip -n pod1 link show',
+      'nsenter --net=/proc/42/ns/net ip link show',
+    ]);
   });
 
   it('maps CNI_NETNS paths under /run/netns to names', () => {
@@ -56,8 +72,12 @@ describe('Ip', () => {
   });
 
   it('refuses batch arguments that would split or comment a line', async () => {
-    await expect(ip.batch(null, [['link', 'set', 'eth0 up']])).rejects.toThrow(/cannot go into an ip batch/);
-    await expect(ip.batch(null, [['link', 'set', 'a#b']])).rejects.toThrow(/cannot go into an ip batch/);
+    await expect(ip.batch(null, [['link', 'set', 'eth0 up']])).rejects.toThrow(
+      /cannot go into an ip batch/,
+    );
+    await expect(ip.batch(null, [['link', 'set', 'a#b']])).rejects.toThrow(
+      /cannot go into an ip batch/,
+    );
   });
 });
 

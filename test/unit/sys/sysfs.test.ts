@@ -11,11 +11,16 @@ describe('SysFs', () => {
     await mkdir(path.join(root, 'sys/bus/pci/devices'), { recursive: true });
     await mkdir(dev, { recursive: true });
     await writeFile(path.join(dev, 'vendor'), '0x15b3\n');
-    await symlink('../../../devices/pci0000:00/0000:03:00.0', path.join(root, 'sys/bus/pci/devices/0000:03:00.0'));
+    await symlink(
+      '../../../devices/pci0000:00/0000:03:00.0',
+      path.join(root, 'sys/bus/pci/devices/0000:03:00.0'),
+    );
     const fs = new SysFs(root);
     expect(await fs.read('bus/pci/devices/0000:03:00.0/vendor')).toBe('0x15b3');
     expect(await fs.readOrNull('bus/pci/devices/0000:03:00.0/phys_port_name')).toBeNull();
-    await expect(fs.read('bus/pci/devices/0000:03:00.0/device')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(fs.read('bus/pci/devices/0000:03:00.0/device')).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
     expect(await fs.linkName('bus/pci/devices/0000:03:00.0')).toBe('0000:03:00.0');
     expect(() => fs.path('../etc/passwd')).toThrow(InvalidInputError);
   });

@@ -28,7 +28,9 @@ describe('interface names (kernel dev_valid_name)', () => {
   });
 
   it('names the field in the error', () => {
-    expect(() => assertIfName('bad/name', 'CNI_IFNAME')).toThrow(/CNI_IFNAME: "bad\/name" is not a valid interface name/);
+    expect(() => assertIfName('bad/name', 'CNI_IFNAME')).toThrow(
+      /CNI_IFNAME: "bad\/name" is not a valid interface name/,
+    );
     expect(() => assertIfName('bad/name')).toThrow(InvalidInputError);
   });
 });
@@ -38,12 +40,17 @@ describe('PCI addresses', () => {
     expect(assertPciAddress(a)).toBe(a.toLowerCase());
   });
 
-  it.each(['03:00.2', '0000:03:00', '0000:03:20.0', '0000:03:00.8', '0000:3:00.0', '0000:03:00.2 ', '../../etc'])(
-    'rejects %j',
-    (a) => {
-      expect(() => assertPciAddress(a, 'deviceID')).toThrow(/deviceID: .* is not a PCI address/);
-    },
-  );
+  it.each([
+    '03:00.2',
+    '0000:03:00',
+    '0000:03:20.0',
+    '0000:03:00.8',
+    '0000:3:00.0',
+    '0000:03:00.2 ',
+    '../../etc',
+  ])('rejects %j', (a) => {
+    expect(() => assertPciAddress(a, 'deviceID')).toThrow(/deviceID: .* is not a PCI address/);
+  });
 
   it('round-trips through routing IDs (SR-IOV offset/stride arithmetic)', () => {
     const pf = parsePciAddress('0000:b3:00.0');
