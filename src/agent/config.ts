@@ -1,0 +1,151 @@
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import {
+  assertIfName,
+  assertPciAddress,
+  files,
+  hostname,
+  InvalidInputError,
+  isIfName,
+  isPciAddress,
+} from '../sys/index.js';
+
+/**
+ * The agent config (docs/configuration.md): YAML or JSON, every key optional with the
+ * defaults below; an unknown key or a bad value fails with its path and changes nothing.
+ */
+
+const ifName = z
+  .string()
+  .refine(isIfName, {
+    message: 'not a valid interface name (1-15 bytes, no "/", ":" or whitespace)',
+  });
+const pciAddress = z
+  .string()
+  .refine(isPciAddress, { message: 'not a PCI address of the form DDDD:BB:DD.F' })
+  .transform((s) => s.toLowerCase());
+const absPath = z.string().startsWith('/', { message: 'must be an absolute path' });
+
+export const NicPolicySchema = z
+  .object({
+    pf: ifName.optional(),
+    pci: pciAddress.optional(),
+    numVfs: z.number().int().min(0).optional(),
+    eswitchMode: z.enum(['switchdev', 'legacy']).optional(),
+    legacyPortNames: z.boolean().default(false),
+    uplinkBridge: ifName.optional(),
+  })
+  .strict()
+  .refine((p) => (p.pf === undefined) !== (p.pci === undefined), {
+    message: 'exactly one of "pf" or "pci" is required',
+  });
+export type NicPolicy = z.infer<typeof NicPolicySchema>;
+
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { message: 'must be HOST:PORT' })
+  .nullable();
+
+export const AgentConfigSchema = z
+  .object({
+    sysfsRoot: absPath.default('/'),
+    nodeName: z.string().min(1).optional(),
+    stateDir: absPath.default('/var/lib/ovs-offload'),
+    ovs: z
+      .object({
+        db: z
+          .string()
+          .regex(/^(unix:\/.+|tcp:[^:\s]+:\d{1,5}|tcp:\[[0-9a-fA-F:]+\]:\d{1,5})$/, {
+            message: 'must be unix:/PATH or tcp:HOST:PORT',
+          })
+          .default('unix:/var/run/openvswitch/db.sock'),
+        bridge: ifName.default('br-int'),
+        hwOffload: z.boolean().optional(),
+        tcPolicy: z.enum(['none', 'skip_sw', 'skip_hw']).optional(),
+        ovnInstalledTimeoutMs: z.number().int().positive().default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    nics: z.array(NicPolicySchema).default([]),
+    devicePlugin: z
+      .object({
+        configFile: absPath.optional(),
+        /** sriov-network-device-plugin resourceList, validated by src/deviceplugin. */
+        resourceList: z.array(z.unknown()).optional(),
+        resourcePrefix: z.string().min(1).default('intel.com'),
+        kubeletDir: absPath.default('/var/lib/kubelet'),
+        devinfoDir: absPath.default('/var/run/k8s.cni.cncf.io/devinfo/dp'),
+      })
+      .strict()
+      .refine((d) => d.configFile === undefined || d.resourceList === undefined, {
+        message: 'give either "configFile" or "resourceList", not both',
+      })
+      .transform((d) =>
+        d.configFile === undefined && d.resourceList === undefined
+          ? { ...d, configFile: '/etc/pcidp/config.json' }
+          : d,
+      )
+      .optional(),
+    cni: z
+      .object({ socket: absPath.default('/run/ovs-offload/cni.sock') })
+      .strict()
+      .prefault({}),
+    kubernetes: z
+      .object({
+        kubeconfig: absPath.optional(),
+        annotationWaitMs: z.number().int().min(0).default(20_000),
+      })
+      .strict()
+      .optional(),
+    metrics: z
+      .object({
+        listen: listenAddress.default('127.0.0.1:9476'),
+        flowSampleIntervalMs: z.number().int().min(0).default(0),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
+export type AgentConfig = z.output<typeof AgentConfigSchema> & { nodeName: string };
+
+/** "nics[1].pci: not a PCI address …; ovs: unrecognized key \"dbb\"" — every problem, each with its path. */
+export function formatZodError(err: z.ZodError): string {
+  return err.issues
+    .map((i) => {
+      const where = i.path.reduce<string>(
+        (acc, p) =>
+          typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p),
+        '',
+      );
+      return `${where || '(top level)'}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+export function parseAgentConfig(raw: unknown, source = 'config'): AgentConfig {
+  const r = AgentConfigSchema.safeParse(raw ?? {});
+  if (!r.success) throw new InvalidInputError(source, formatZodError(r.error));
+  const cfg = r.data;
+  for (const [i, n] of cfg.nics.entries()) {
+    if (n.pf !== undefined) assertIfName(n.pf, `nics[${i}].pf`);
+    if (n.pci !== undefined) assertPciAddress(n.pci, `nics[${i}].pci`);
+  }
+  return { ...cfg, nodeName: cfg.nodeName ?? hostname() };
+}
+
+/** Reads a YAML or JSON file (JSON is YAML) into a validated config. */
+export async function loadAgentConfig(file: string): Promise<AgentConfig> {
+  const text = await files.readText(file);
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new InvalidInputError(
+      file,
+      `not valid YAML/JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  return parseAgentConfig(raw, file);
+}
