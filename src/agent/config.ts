@@ -15,11 +15,9 @@ import {
  * defaults below; an unknown key or a bad value fails with its path and changes nothing.
  */
 
-const ifName = z
-  .string()
-  .refine(isIfName, {
-    message: 'not a valid interface name (1-15 bytes, no "/", ":" or whitespace)',
-  });
+const ifName = z.string().refine(isIfName, {
+  message: 'not a valid interface name (1-15 bytes, no "/", ":" or whitespace)',
+});
 const pciAddress = z
   .string()
   .refine(isPciAddress, { message: 'not a PCI address of the form DDDD:BB:DD.F' })

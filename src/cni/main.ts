@@ -1,12 +1,98 @@
-// The CNI front end; the full protocol edge arrives with the CNI work. VERSION only for now.
-const SUPPORTED = ['0.3.1', '0.4.0', '1.0.0', '1.1.0'];
-if (process.env.CNI_COMMAND === 'VERSION') {
-  process.stdout.write(
-    JSON.stringify({ cniVersion: '1.1.0', supportedVersions: SUPPORTED }) + '\n',
-  );
-} else {
-  process.stdout.write(
-    JSON.stringify({ cniVersion: '1.1.0', code: 4, msg: 'unsupported CNI_COMMAND' }) + '\n',
-  );
-  process.exitCode = 1;
+import { callAgent } from './client.js';
+import { readCniEnv, type CniEnv } from './env.js';
+import { CniCode, CniError } from './errors.js';
+import { parseNetConf } from './netconf.js';
+import type { AgentRequest, CniOp } from './types.js';
+import { assertCommandAllowed, isSupported, LATEST, SUPPORTED_VERSIONS } from './version.js';
+
+/**
+ * `ovs-offload-cni`: the CNI protocol edge. Reads CNI_* and the NetConf, validates them,
+ * forwards the request to the agent, prints the result (or the error JSON) on stdout —
+ * nothing else ever goes to stdout.
+ */
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('error', reject);
+  });
 }
+
+function decode(text: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new CniError(
+      CniCode.DecodeFailure,
+      `decode network config: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new CniError(CniCode.DecodeFailure, 'decode network config: not a JSON object');
+  }
+  return v as Record<string, unknown>;
+}
+
+/** The cniVersion errors are reported in: the config's, once we have read it. */
+let reportVersion: string = LATEST;
+
+async function run(env: NodeJS.ProcessEnv): Promise<unknown> {
+  const stdin =
+    env.CNI_COMMAND === 'VERSION' ? await readStdin().catch(() => '') : await readStdin();
+  if (env.CNI_COMMAND === 'VERSION') {
+    // The runtime may send {"cniVersion": …}; the answer echoes it when we support it.
+    const asked = stdin.trim() ? decode(stdin).cniVersion : undefined;
+    return {
+      cniVersion: isSupported(asked) ? asked : LATEST,
+      supportedVersions: SUPPORTED_VERSIONS,
+    };
+  }
+  const raw = decode(stdin);
+  if (typeof raw.cniVersion === 'string') reportVersion = raw.cniVersion;
+  if (raw.cniVersion === undefined)
+    throw new CniError(CniCode.InvalidConfig, 'invalid network config: cniVersion: required');
+  if (!isSupported(raw.cniVersion)) {
+    throw new CniError(
+      CniCode.IncompatibleVersion,
+      `incompatible CNI version ${JSON.stringify(raw.cniVersion)}`,
+      `supported: ${SUPPORTED_VERSIONS.join(', ')}`,
+    );
+  }
+  const e: CniEnv = readCniEnv(env);
+  assertCommandAllowed(e.command, raw.cniVersion);
+  const conf = parseNetConf(raw);
+  if (e.command === 'CHECK' && conf.prevResult === undefined) {
+    throw new CniError(
+      CniCode.InvalidConfig,
+      'invalid network config: prevResult: required for CHECK',
+    );
+  }
+  const body: AgentRequest = {
+    containerID: e.containerID,
+    netns: e.netns,
+    ifName: e.ifName,
+    args: e.args,
+    path: e.path,
+    config: raw,
+  };
+  const result = await callAgent(conf.server_socket, e.command.toLowerCase() as CniOp, body);
+  // Only ADD prints a result; DEL, CHECK, GC and STATUS succeed silently.
+  return e.command === 'ADD' ? result : null;
+}
+
+run(process.env).then(
+  (out) => {
+    if (out !== null && out !== undefined) process.stdout.write(JSON.stringify(out) + '\n');
+  },
+  (err: unknown) => {
+    const e =
+      err instanceof CniError
+        ? err
+        : new CniError(CniCode.IoFailure, err instanceof Error ? err.message : String(err));
+    process.stdout.write(JSON.stringify(e.toJSON(reportVersion)) + '\n');
+    process.exitCode = 1;
+  },
+);

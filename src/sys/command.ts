@@ -72,6 +72,7 @@ export class ExecaRunner implements CommandRunner {
         cause,
         signal: r.signal ?? null,
         timedOut: r.timedOut,
+        stdout,
       });
     }
     return { argv, stdout, stderr, exitCode };
@@ -152,7 +153,7 @@ export class RecordingRunner implements CommandRunner {
         const exitCode = res.exitCode ?? 0;
         const out = { argv, stdout: res.stdout ?? '', stderr: res.stderr ?? '', exitCode };
         if (exitCode !== 0 && !(opts.okExitCodes ?? []).includes(exitCode)) {
-          throw new CommandError(argv, exitCode, out.stderr);
+          throw new CommandError(argv, exitCode, out.stderr, { stdout: out.stdout });
         }
         return out;
       }

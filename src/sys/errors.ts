@@ -54,11 +54,14 @@ export class TimeoutError extends OvsOffloadError {
 
 /** An external command failed: the argv (never a shell string), its exit code and stderr. */
 export class CommandError extends OvsOffloadError {
+  /** What the command printed on stdout (CNI plugins report their errors there). */
+  readonly stdout: string;
+
   constructor(
     readonly argv: readonly string[],
     readonly exitCode: number | null,
     readonly stderr: string,
-    options?: { cause?: unknown; signal?: string | null; timedOut?: boolean },
+    options?: { cause?: unknown; signal?: string | null; timedOut?: boolean; stdout?: string },
   ) {
     const how = options?.timedOut
       ? 'timed out'
@@ -67,6 +70,7 @@ export class CommandError extends OvsOffloadError {
         : `exit ${exitCode}`;
     const detail = stderr.trim().split('\n').slice(-3).join(' | ');
     super(`run ${argv.join(' ')}: ${how}${detail ? `: ${detail}` : ''}`, options);
+    this.stdout = options?.stdout ?? '';
   }
 }
 

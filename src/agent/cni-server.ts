@@ -1,0 +1,172 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { CniCode, CniError } from '../cni/errors.js';
+import type { AgentRequest, CniOp, CniResult } from '../cni/types.js';
+import { errorMessage, files, sleep, type Logger } from '../sys/index.js';
+import { httpStatusOf, toCniError } from './cni-errors.js';
+
+/** What the CNI server dispatches to (the attachment service). */
+export interface CniHandler {
+  add(req: AgentRequest): Promise<CniResult>;
+  del(req: AgentRequest): Promise<void>;
+  check(req: AgentRequest): Promise<void>;
+  gc(req: AgentRequest): Promise<void>;
+  status(req: AgentRequest): Promise<void>;
+  /** GET /api/v1/state: the node status document. */
+  state(): Promise<unknown>;
+}
+
+export interface RequestObserver {
+  (op: CniOp, outcome: 'ok' | 'error', seconds: number, code?: number): void;
+}
+
+const RequestSchema = z.object({
+  containerID: z.string(),
+  netns: z.string(),
+  ifName: z.string(),
+  args: z.record(z.string(), z.string()),
+  path: z.string(),
+  config: z.record(z.string(), z.unknown()),
+});
+
+const OPS: readonly CniOp[] = ['add', 'del', 'check', 'gc', 'status'];
+const MAX_BODY = 1 << 20;
+
+/**
+ * HTTP/1.1 on a unix socket (mode 0600: only root may ask the agent to move devices), the
+ * Kube-OVN way: POST /api/v1/{add,del,check,gc,status}. Tracks requests in flight so a
+ * SIGTERM can stop accepting and let them finish.
+ */
+export class CniServer {
+  private server: Server | null = null;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private accepting = true;
+
+  constructor(
+    readonly socketPath: string,
+    private readonly handler: CniHandler,
+    private readonly logger: Logger,
+    private readonly observe?: RequestObserver,
+  ) {}
+
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  async start(): Promise<void> {
+    const dir = this.socketPath.slice(0, this.socketPath.lastIndexOf('/')) || '/';
+    await files.mkdir(dir, 0o755);
+    // A socket file left by a crashed agent would make listen() fail with EADDRINUSE.
+    if (await files.lexists(this.socketPath)) await files.rm(this.socketPath);
+    const server = createServer((req, res) => this.onRequest(req, res));
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await files.chmod(this.socketPath, 0o600);
+    this.server = server;
+    this.logger.info({ socket: this.socketPath }, 'CNI server listening');
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const p = this.route(req, res).catch((err: unknown) => {
+      this.logger.error({ err: errorMessage(err) }, 'CNI request failed unexpectedly');
+      if (!res.headersSent)
+        this.reply(res, 500, { code: CniCode.TryAgainLater, msg: errorMessage(err) });
+    });
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private reply(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+  }
+
+  private async readBody(req: IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      const b = c as Buffer;
+      size += b.length;
+      if (size > MAX_BODY) throw new CniError(CniCode.DecodeFailure, 'request body too large');
+      chunks.push(b);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '';
+    if (req.method === 'GET' && url === '/api/v1/state') {
+      this.reply(res, 200, await this.handler.state());
+      return;
+    }
+    const op = /^\/api\/v1\/([a-z]+)$/.exec(url)?.[1] as CniOp | undefined;
+    if (req.method !== 'POST' || op === undefined || !OPS.includes(op)) {
+      this.reply(res, 404, {
+        code: CniCode.InvalidConfig,
+        msg: `no such endpoint: ${req.method ?? ''} ${url}`,
+      });
+      return;
+    }
+    const started = process.hrtime.bigint();
+    try {
+      if (!this.accepting) {
+        throw new CniError(
+          op === 'status' ? CniCode.NotAvailable : CniCode.TryAgainLater,
+          'ovs-offload agent is shutting down',
+        );
+      }
+      let raw: unknown;
+      try {
+        raw = JSON.parse(await this.readBody(req));
+      } catch (err) {
+        throw err instanceof CniError
+          ? err
+          : new CniError(CniCode.DecodeFailure, `decode request: ${errorMessage(err)}`);
+      }
+      const parsed = RequestSchema.safeParse(raw);
+      if (!parsed.success)
+        throw new CniError(
+          CniCode.DecodeFailure,
+          `decode request: ${parsed.error.issues[0]?.message ?? 'bad shape'}`,
+        );
+      const body = parsed.data;
+      let result: CniResult | undefined;
+      if (op === 'add') result = await this.handler.add(body);
+      else await this.handler[op](body);
+      this.observe?.(op, 'ok', Number(process.hrtime.bigint() - started) / 1e9);
+      this.reply(res, 200, result ? { result } : {});
+    } catch (err) {
+      const e = toCniError(err);
+      this.observe?.(op, 'error', Number(process.hrtime.bigint() - started) / 1e9, e.code);
+      this.reply(res, httpStatusOf(e.code), {
+        code: e.code,
+        msg: e.message,
+        ...(e.details ? { details: e.details } : {}),
+      });
+    }
+  }
+
+  /** Stops accepting new requests; waits (bounded) for those in flight; closes the socket. */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.accepting = false;
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(20);
+    const server = this.server;
+    this.server = null;
+    if (server) {
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await files.rm(this.socketPath);
+  }
+}

@@ -1,0 +1,119 @@
+import * as path from 'node:path';
+import { z } from 'zod';
+import { CniCode, CniError } from '../cni/errors.js';
+import type { CniResult } from '../cni/types.js';
+import { CommandError, files, type CommandRunner } from '../sys/index.js';
+
+/**
+ * Runs the IPAM plugin named by `ipam.type` from CNI_PATH, as libcni's delegate does: same
+ * CNI_* environment, the whole network config on stdin, its result or error passed through.
+ */
+export interface IpamCall {
+  command: 'ADD' | 'DEL' | 'CHECK';
+  containerID: string;
+  netns: string;
+  ifName: string;
+  /** CNI_ARGS exactly as the runtime gave it. */
+  cniArgs: string;
+  /** CNI_PATH. */
+  path: string;
+  /** The network config with its ipam section (cniVersion decides the result format). */
+  config: Record<string, unknown>;
+}
+
+const IpSchema = z
+  .object({
+    address: z.string(),
+    gateway: z.string().optional(),
+    interface: z.number().optional(),
+    version: z.string().optional(),
+  })
+  .passthrough();
+const RouteSchema = z.object({ dst: z.string(), gw: z.string().optional() }).passthrough();
+const IpamResultSchema = z
+  .object({
+    cniVersion: z.string().optional(),
+    ips: z.array(IpSchema).optional(),
+    routes: z.array(RouteSchema).optional(),
+    dns: z.record(z.string(), z.unknown()).optional(),
+  })
+  .passthrough();
+const ErrorSchema = z
+  .object({ code: z.number(), msg: z.string(), details: z.string().optional() })
+  .passthrough();
+
+export async function findPlugin(type: string, cniPath: string): Promise<string> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(type)) {
+    throw new CniError(
+      CniCode.InvalidConfig,
+      `invalid network config: ipam.type: ${JSON.stringify(type)} is not a plugin name`,
+    );
+  }
+  for (const dir of cniPath.split(':')) {
+    if (!dir.startsWith('/')) continue;
+    const p = path.join(dir, type);
+    if (await files.exists(p)) return p;
+  }
+  throw new CniError(
+    CniCode.InvalidConfig,
+    `IPAM plugin ${JSON.stringify(type)} not found in CNI_PATH ${cniPath}`,
+  );
+}
+
+export async function runIpam(runner: CommandRunner, call: IpamCall): Promise<CniResult | null> {
+  const ipam = call.config.ipam as { type?: unknown } | undefined;
+  if (!ipam || typeof ipam.type !== 'string') return null;
+  const plugin = await findPlugin(ipam.type, call.path);
+  const env = {
+    CNI_COMMAND: call.command,
+    CNI_CONTAINERID: call.containerID,
+    CNI_NETNS: call.netns,
+    CNI_IFNAME: call.ifName,
+    CNI_ARGS: call.cniArgs,
+    CNI_PATH: call.path,
+  };
+  try {
+    const r = await runner.run([plugin], {
+      input: JSON.stringify(call.config),
+      env,
+      timeoutMs: 55_000,
+    });
+    if (call.command !== 'ADD') return null;
+    const parsed = IpamResultSchema.safeParse(JSON.parse(r.stdout || '{}'));
+    if (!parsed.success)
+      throw new CniError(
+        CniCode.IoFailure,
+        `IPAM ${ipam.type}: malformed result`,
+        r.stdout.slice(0, 300),
+      );
+    return {
+      cniVersion:
+        parsed.data.cniVersion ??
+        (typeof call.config.cniVersion === 'string' ? call.config.cniVersion : ''),
+      ips: (parsed.data.ips ?? []).map(({ version: _v, interface: _i, ...ip }) => ({
+        address: ip.address,
+        ...(ip.gateway ? { gateway: ip.gateway } : {}),
+      })),
+      routes: (parsed.data.routes ?? []).map((rt) => ({
+        dst: rt.dst,
+        ...(rt.gw ? { gw: rt.gw } : {}),
+      })),
+      ...(parsed.data.dns ? { dns: parsed.data.dns } : {}),
+    };
+  } catch (err) {
+    if (err instanceof CommandError) {
+      // A CNI plugin reports failure as error JSON on stdout; pass its code and message on.
+      let body: unknown;
+      try {
+        body = JSON.parse(err.stdout);
+      } catch {
+        body = undefined;
+      }
+      const e = ErrorSchema.safeParse(body);
+      if (e.success)
+        throw new CniError(e.data.code, `IPAM ${ipam.type}: ${e.data.msg}`, e.data.details ?? '');
+      throw new CniError(CniCode.IoFailure, `IPAM ${ipam.type} ${call.command}: ${err.message}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,100 @@
+import * as path from 'node:path';
+import { z } from 'zod';
+import { errorMessage, files, type Logger } from '../sys/index.js';
+
+/**
+ * One file per attachment, `<stateDir>/<containerID>-<ifName>.json`, written before the first
+ * host mutation and removed last: DEL needs no memory, and an agent that dies mid-ADD finds
+ * at start exactly what it must undo.
+ */
+export const AttachmentStateSchema = z.object({
+  version: z.literal(1),
+  containerID: z.string(),
+  ifName: z.string(),
+  /** The network name (NetConf "name"), for GC. */
+  network: z.string(),
+  netns: z.string(),
+  mode: z.enum(['offload', 'legacy']),
+  pod: z.object({ name: z.string(), namespace: z.string(), uid: z.string().optional() }),
+  vf: z.object({
+    pci: z.string(),
+    pfPci: z.string(),
+    pfNetdev: z.string().nullable(),
+    vfIndex: z.number().int(),
+    /** Name on the host before ADD (restored on DEL); null for a VF without netdev (vfio). */
+    originalName: z.string().nullable(),
+    originalMac: z.string().nullable(),
+    originalMtu: z.number().int().nullable(),
+    driver: z.string().nullable(),
+  }),
+  representor: z.string().nullable(),
+  bridge: z.string().nullable(),
+  ifaceId: z.string().nullable(),
+  /** Legacy VF knobs as they were before ADD, restored on DEL. */
+  knobsBefore: z.record(z.string(), z.unknown()).nullable(),
+  /** IPAM section and the raw CNI_ARGS to run its DEL with. */
+  ipam: z
+    .object({ config: z.record(z.string(), z.unknown()), cniArgs: z.string(), path: z.string() })
+    .nullable(),
+  /** Steps done so far (for diagnostics; undo does not depend on it). */
+  steps: z.array(z.string()),
+  addCompleted: z.boolean(),
+  createdAt: z.string(),
+  result: z.record(z.string(), z.unknown()).nullable(),
+});
+export type AttachmentState = z.infer<typeof AttachmentStateSchema>;
+
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export class StateStore {
+  constructor(
+    readonly dir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async init(): Promise<void> {
+    await files.mkdir(this.dir, 0o700);
+  }
+
+  /** The file name; containerID and ifName are validated so they cannot climb out of dir. */
+  file(containerID: string, ifName: string): string {
+    if (!SAFE_ID.test(containerID) || containerID.length > 256) {
+      throw new Error(`containerID ${JSON.stringify(containerID)} is not a valid container id`);
+    }
+    if (!/^[^/:\s]{1,15}$/.test(ifName))
+      throw new Error(`ifName ${JSON.stringify(ifName)} is not valid`);
+    return path.join(this.dir, `${containerID}-${ifName}.json`);
+  }
+
+  async write(s: AttachmentState): Promise<void> {
+    await files.writeAtomic(this.file(s.containerID, s.ifName), JSON.stringify(s, null, 2) + '\n');
+  }
+
+  async read(containerID: string, ifName: string): Promise<AttachmentState | null> {
+    const text = await files.readTextOrNull(this.file(containerID, ifName));
+    if (text === null) return null;
+    return AttachmentStateSchema.parse(JSON.parse(text));
+  }
+
+  async remove(containerID: string, ifName: string): Promise<void> {
+    await files.rm(this.file(containerID, ifName));
+  }
+
+  /** Every readable state file; unreadable ones are logged and skipped (never deleted blindly). */
+  async list(): Promise<AttachmentState[]> {
+    const out: AttachmentState[] = [];
+    for (const name of await files.readdirOrEmpty(this.dir)) {
+      if (!name.endsWith('.json')) continue;
+      const p = path.join(this.dir, name);
+      try {
+        out.push(AttachmentStateSchema.parse(JSON.parse(await files.readText(p))));
+      } catch (err) {
+        this.logger.warn(
+          { file: p, err: errorMessage(err) },
+          'unreadable attachment state file skipped',
+        );
+      }
+    }
+    return out;
+  }
+}

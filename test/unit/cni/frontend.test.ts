@@ -1,0 +1,208 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CniServer, type CniHandler } from '../../../src/agent/cni-server.js';
+import { CniCode, CniError } from '../../../src/cni/errors.js';
+import type { AgentRequest } from '../../../src/cni/types.js';
+import { silentLogger } from '../../../src/sys/index.js';
+import { build } from 'esbuild';
+
+/**
+ * The front end as a container runtime runs it (env + stdin → stdout), against a real
+ * CniServer with a scripted handler on a temp socket.
+ */
+let dir = '';
+let bundle = '';
+let server: CniServer;
+const seen: { op: string; req: AgentRequest }[] = [];
+
+const handler: CniHandler = {
+  async add(req) {
+    seen.push({ op: 'add', req });
+    if (req.containerID === 'exhausted')
+      throw new CniError(CniCode.TryAgainLater, 'no IP addresses available');
+    return {
+      cniVersion: '1.1.0',
+      interfaces: [{ name: req.ifName, sandbox: req.netns, pciID: '0000:03:00.2' }],
+      ips: [{ address: '10.0.0.2/24', interface: 0 }],
+    };
+  },
+  async del(req) {
+    seen.push({ op: 'del', req });
+  },
+  async check(req) {
+    seen.push({ op: 'check', req });
+  },
+  async gc(req) {
+    seen.push({ op: 'gc', req });
+  },
+  async status() {
+    throw new CniError(CniCode.NotAvailable, 'OVSDB not connected');
+  },
+  async state() {
+    return {};
+  },
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'cni-fe-'));
+  bundle = path.join(dir, 'cni.cjs');
+  await build({
+    entryPoints: ['src/cni/main.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    outfile: bundle,
+    logLevel: 'silent',
+  });
+  server = new CniServer(path.join(dir, 'cni.sock'), handler, silentLogger());
+  await server.start();
+});
+
+afterAll(async () => {
+  await server.stop(1000);
+});
+
+function cni(
+  env: Record<string, string>,
+  stdin: string,
+): Promise<{ code: number; out: unknown; raw: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [bundle], { env: { ...env } }, (err, stdout) => {
+      resolve({
+        code: err ? ((err as { code?: number }).code ?? 1) : 0,
+        out: stdout.trim() ? JSON.parse(stdout) : null,
+        raw: stdout,
+      });
+    });
+    child.stdin?.end(stdin);
+  });
+}
+
+const conf = (patch: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'net1',
+    type: 'ovs-offload-cni',
+    server_socket: path.join(dir, 'cni.sock'),
+    ...patch,
+  });
+const env = (cmd: string, patch: Record<string, string> = {}) => ({
+  CNI_COMMAND: cmd,
+  CNI_CONTAINERID: 'c1',
+  CNI_NETNS: '/var/run/netns/pod1',
+  CNI_IFNAME: 'net1',
+  CNI_PATH: '/usr/lib/cni',
+  CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0',
+  ...patch,
+});
+
+describe('ovs-offload-cni front end', () => {
+  it('forwards ADD as §3.6 says and prints the result in the config version', async () => {
+    const r = await cni(env('ADD'), conf({ deviceID: '0000:03:00.2' }));
+    expect(r.code).toBe(0);
+    expect(r.out).toEqual({
+      cniVersion: '1.1.0',
+      interfaces: [{ name: 'net1', sandbox: '/var/run/netns/pod1', pciID: '0000:03:00.2' }],
+      ips: [{ address: '10.0.0.2/24', interface: 0 }],
+    });
+    const last = seen.at(-1)!;
+    expect(last.op).toBe('add');
+    expect(last.req).toMatchObject({
+      containerID: 'c1',
+      netns: '/var/run/netns/pod1',
+      ifName: 'net1',
+      path: '/usr/lib/cni',
+      args: { K8S_POD_NAME: 'web-0', IgnoreUnknown: '1' },
+    });
+    expect(last.req.config).toMatchObject({ deviceID: '0000:03:00.2' });
+  });
+
+  it('prints nothing for DEL, CHECK and GC', async () => {
+    expect(await cni(env('DEL', { CNI_NETNS: '' }), conf())).toMatchObject({ code: 0, raw: '' });
+    expect(await cni(env('CHECK'), conf({ prevResult: { cniVersion: '1.0.0' } }))).toMatchObject({
+      code: 0,
+      raw: '',
+    });
+    expect(
+      await cni(
+        { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' },
+        conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [] }),
+      ),
+    ).toMatchObject({ code: 0, raw: '' });
+  });
+
+  it('passes agent errors through with their code', async () => {
+    const r = await cni(env('ADD', { CNI_CONTAINERID: 'exhausted' }), conf());
+    expect(r).toMatchObject({
+      code: 1,
+      out: { cniVersion: '1.0.0', code: 11, msg: 'no IP addresses available' },
+    });
+    const s = await cni({ CNI_COMMAND: 'STATUS' }, conf({ cniVersion: '1.1.0' }));
+    expect(s.out).toMatchObject({ code: 50, msg: 'OVSDB not connected' });
+  });
+
+  it('answers VERSION without an agent', async () => {
+    const r = await cni({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}');
+    expect(r.out).toEqual({
+      cniVersion: '0.4.0',
+      supportedVersions: ['0.3.1', '0.4.0', '1.0.0', '1.1.0'],
+    });
+  });
+
+  it.each([
+    [
+      'an unreachable agent',
+      env('ADD'),
+      conf({ server_socket: '/nonexistent/cni.sock' }),
+      11,
+      /unreachable at \/nonexistent\/cni\.sock/,
+    ],
+    [
+      'an unreachable agent on STATUS',
+      { CNI_COMMAND: 'STATUS' },
+      conf({ cniVersion: '1.1.0', server_socket: '/nonexistent/cni.sock' }),
+      50,
+      /unreachable/,
+    ],
+    ['malformed JSON', env('ADD'), '{"cniVersion":', 6, /decode network config/],
+    [
+      'an unsupported version',
+      env('ADD'),
+      conf({ cniVersion: '0.2.0' }),
+      1,
+      /incompatible CNI version "0\.2\.0"/,
+    ],
+    [
+      'CHECK on 0.3.1',
+      env('CHECK'),
+      conf({ cniVersion: '0.3.1', prevResult: {} }),
+      1,
+      /does not allow CHECK/,
+    ],
+    [
+      'a missing server_socket',
+      env('ADD'),
+      JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'ovs-offload-cni' }),
+      7,
+      /server_socket/,
+    ],
+    ['a bad vlan', env('ADD'), conf({ vlan: -1 }), 7, /vlan/],
+    [
+      'a missing pod name',
+      env('ADD', { CNI_ARGS: 'K8S_POD_NAMESPACE=default' }),
+      conf(),
+      4,
+      /K8S_POD_NAME is required/,
+    ],
+  ])('fails %s with the right code', async (_what, e, stdin, code, re) => {
+    const before = seen.length;
+    const r = await cni(e, stdin);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatchObject({ code });
+    expect((r.out as { msg: string }).msg).toMatch(re);
+    expect(seen.length).toBe(before);
+  });
+});
