@@ -1,4 +1,4 @@
-import { constants, watch, type FSWatcher } from 'node:fs';
+import { constants, createReadStream, watch, type FSWatcher } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { errnoCode, NotFoundError, OvsOffloadError } from './errors.js';
@@ -36,6 +36,21 @@ export class Files {
     } catch (err) {
       if (ABSENT_CODES.has(errnoCode(err) ?? '')) return null;
       throw wrap('read', p, err);
+    }
+  }
+
+  /**
+   * A file's bytes as a stream of chunks, for inputs too large to hold (a dump-flows
+   * capture of a million flows). Errors (ENOENT, EISDIR, EACCES) surface on iteration, typed.
+   */
+  async *readChunks(p: string): AsyncGenerator<Buffer> {
+    const stream = createReadStream(p);
+    try {
+      for await (const chunk of stream) yield chunk as Buffer;
+    } catch (err) {
+      throw wrap('read', p, err);
+    } finally {
+      stream.destroy();
     }
   }
 
