@@ -15,7 +15,7 @@ export type Netns = null | { readonly name: string } | { readonly path: string }
 const NETNS_DIRS = ['/var/run/netns/', '/run/netns/'];
 
 /** CNI_NETNS paths under /run/netns are named namespaces: use the cheaper `ip -n`. */
-export function netnsFromPath(p: string): Netns {
+export function netnsFromPath(p: string): Exclude<Netns, null> {
   assertAbsolutePath(p, 'netns');
   for (const dir of NETNS_DIRS) {
     if (p.startsWith(dir) && !p.slice(dir.length).includes('/'))

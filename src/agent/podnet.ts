@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import type { CniResult } from '../cni/types.js';
+import {
+  errorMessage,
+  files,
+  type Ip,
+  type Netns,
+  netnsFromPath,
+  netnsTarget,
+} from '../sys/index.js';
+
+/**
+ * The pod side of an attachment: moving a VF netdev between the agent's netns ("home") and
+ * a pod netns, and configuring it there. Each move renames in the same RTM_SETLINK
+ * (`ip link set DEV netns NS name NEW`), so the device never exists in the target under
+ * a name that could collide with one already there.
+ */
+
+const LinkSchema = z
+  .object({
+    ifname: z.string(),
+    address: z.string().optional(),
+    mtu: z.number().optional(),
+    operstate: z.string().optional(),
+  })
+  .passthrough();
+
+export interface LinkFacts {
+  name: string;
+  mac: string | null;
+  mtu: number | null;
+}
+
+/** The netns this process runs in, as a path another `ip` (even one inside `-n POD`) can open. */
+export function homeNetnsPath(): string {
+  return `/proc/${process.pid}/ns/net`;
+}
+
+export async function netnsExists(p: string): Promise<boolean> {
+  return p !== '' && (await files.exists(p));
+}
+
+export async function linkFacts(ip: Ip, ns: Netns, name: string): Promise<LinkFacts | null> {
+  const r = await ip.run(ns, ['-j', 'link', 'show', 'dev', name], { okExitCodes: [1, 255] });
+  if (r.exitCode !== 0) return null;
+  const parsed = z.array(LinkSchema).safeParse(JSON.parse(r.stdout || '[]'));
+  const l = parsed.success ? parsed.data[0] : undefined;
+  return l ? { name: l.ifname, mac: l.address ?? null, mtu: l.mtu ?? null } : null;
+}
+
+/** Moves `dev` from home into the pod as `ifName`; sets MAC/MTU, brings it up. */
+export async function moveIntoPod(
+  ip: Ip,
+  dev: string,
+  podNetns: string,
+  ifName: string,
+  opts: { mac?: string | undefined; mtu?: number | undefined },
+): Promise<void> {
+  const pod = netnsFromPath(podNetns);
+  await ip.batch(null, [
+    ['link', 'set', 'dev', dev, 'down'],
+    ['link', 'set', 'dev', dev, 'netns', netnsTarget(pod), 'name', ifName],
+  ]);
+  const lines: string[][] = [];
+  if (opts.mac) lines.push(['link', 'set', 'dev', ifName, 'address', opts.mac]);
+  if (opts.mtu) lines.push(['link', 'set', 'dev', ifName, 'mtu', String(opts.mtu)]);
+  lines.push(['link', 'set', 'dev', ifName, 'up']);
+  await ip.batch(pod, lines);
+}
+
+/** Moves the pod's `ifName` back home as `homeName`, restoring MAC/MTU when known. */
+export async function moveHome(
+  ip: Ip,
+  podNetns: string,
+  ifName: string,
+  homeName: string,
+  restore: { mac?: string | null; mtu?: number | null },
+): Promise<void> {
+  const pod = netnsFromPath(podNetns);
+  const lines: string[][] = [['link', 'set', 'dev', ifName, 'down']];
+  // Restore inside the pod: once home, the name could briefly be claimed by udev rules.
+  if (restore.mac) lines.push(['link', 'set', 'dev', ifName, 'address', restore.mac]);
+  if (restore.mtu) lines.push(['link', 'set', 'dev', ifName, 'mtu', String(restore.mtu)]);
+  lines.push(['link', 'set', 'dev', ifName, 'netns', homeNetnsPath(), 'name', homeName]);
+  await ip.batch(pod, lines);
+}
+
+/** Renames a VF that came home on its own (pod netns destroyed) back to its original name. */
+export async function renameAtHome(
+  ip: Ip,
+  current: string,
+  homeName: string,
+  restore: { mac?: string | null; mtu?: number | null },
+): Promise<void> {
+  const lines: string[][] = [['link', 'set', 'dev', current, 'down']];
+  if (restore.mac) lines.push(['link', 'set', 'dev', current, 'address', restore.mac]);
+  if (restore.mtu) lines.push(['link', 'set', 'dev', current, 'mtu', String(restore.mtu)]);
+  if (current !== homeName) lines.push(['link', 'set', 'dev', current, 'name', homeName]);
+  await ip.batch(null, lines);
+}
+
+/** Addresses and routes of an IPAM result on the pod interface, in one `ip -batch`. */
+export async function configureAddresses(
+  ip: Ip,
+  podNetns: string,
+  ifName: string,
+  result: CniResult,
+): Promise<void> {
+  const lines: string[][] = [];
+  for (const a of result.ips ?? []) {
+    lines.push(
+      a.address.includes(':')
+        ? ['addr', 'add', a.address, 'dev', ifName, 'nodad']
+        : ['addr', 'add', a.address, 'dev', ifName],
+    );
+  }
+  for (const r of result.routes ?? []) {
+    const gw =
+      r.gw ??
+      (result.ips ?? []).find((a) => a.gateway && a.address.includes(':') === r.dst.includes(':'))
+        ?.gateway;
+    lines.push(
+      gw
+        ? ['route', 'add', r.dst, 'via', gw, 'dev', ifName]
+        : ['route', 'add', r.dst, 'dev', ifName],
+    );
+  }
+  if (lines.length > 0) await ip.batch(netnsFromPath(podNetns), lines);
+}
+
+/** Whether the pod netns has `ifName` (CHECK, DEL). */
+export async function podHasLink(
+  ip: Ip,
+  podNetns: string,
+  ifName: string,
+): Promise<LinkFacts | null> {
+  try {
+    return await linkFacts(ip, netnsFromPath(podNetns), ifName);
+  } catch (err) {
+    throw new Error(`inspect ${ifName} in ${podNetns}: ${errorMessage(err)}`, { cause: err });
+  }
+}
