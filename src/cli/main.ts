@@ -12,6 +12,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'run the embedded sandbox end to end (real OVS + OVN, emulated switchdev NIC)',
     load: () => import('./commands/demo.js'),
   },
+  flows: {
+    summary: 'parse ovs-appctl dpctl/dump-flows output (table, or --json)',
+    load: () => import('./commands/flows.js'),
+  },
   version: { summary: 'print the version', load: () => import('./commands/version.js') },
 };
 
