@@ -127,7 +127,7 @@ export function parseFlowLine(text: string, lineNo = 1): DpFlow | FlowLineError 
     const err = info.set(openKey, line.slice(openFrom, openTo));
     if (err !== null) return fail(err);
   }
-  if (phase === MATCH) return fail('no actions: field');
+  if (phase === MATCH) return fail('not a flow: no "actions:" field');
   if (info.packets === undefined) return fail('missing packets:');
   if (info.bytes === undefined) return fail('missing bytes:');
   if (info.used === undefined) return fail('missing used:');
