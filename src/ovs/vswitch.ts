@@ -1,0 +1,546 @@
+import {
+  errorMessage,
+  InvalidInputError,
+  NotFoundError,
+  OvsOffloadError,
+  silentLogger,
+  type Logger,
+} from '../sys/index.js';
+import {
+  InterfaceError,
+  OvsdbError,
+  OvsdbProtocolError,
+  PortConflictError,
+  PortNotOwnedError,
+} from './errors.js';
+import {
+  guard,
+  integerValue,
+  map,
+  namedUuid,
+  optionalInteger,
+  optionalString,
+  set,
+  stringMap,
+  UuidNamer,
+  uuid,
+  type Operation,
+  type Row,
+} from './ovsdb/index.js';
+import {
+  assertOwner,
+  assertPortName,
+  assertStringMap,
+  validateAttach,
+} from './vswitch-validate.js';
+import { readOpenVswitchMap, readTopology, rowsOf, type Topology } from './vswitch-topology.js';
+import {
+  OWNER_KEY,
+  VSWITCH_DB,
+  type AttachPortRequest,
+  type AttachResult,
+  type InterfaceInfo,
+  type OffloadConfig,
+  type OvsdbTransport,
+  type OwnedPort,
+  type StalePort,
+  type VswitchOptions,
+} from './vswitch-types.js';
+import { VswitchWatch } from './vswitch-watch.js';
+
+export * from './vswitch-types.js';
+
+/** ovs-vswitchd's Interface `error` when the netdev it should open does not exist. */
+const DEVICE_GONE_RE = /could not open network device|No such device/i;
+
+/** Concurrent writers can make a precondition fail between our read and our write. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * Bridges and ports of the local Open vSwitch, over one OvsdbClient. Every mutation is one
+ * transaction whose preconditions are checked by the server (wait operations), so a refused
+ * call changes nothing. Rows we create carry `ovs-offload-owner=<owner>` on Port and
+ * Interface (DESIGN §3.7), and we only ever remove rows that carry it.
+ *
+ * Errors: InvalidInputError for bad arguments (nothing sent), NotFoundError, PortConflictError,
+ * PortNotOwnedError, InterfaceError; anything from the client is wrapped with `{ cause }`
+ * ("attach port X to br-int: …"); use isRetryable() to tell a lost connection apart.
+ *
+ * The Vswitch does not own the client: close() ends its monitor, the caller closes the client.
+ */
+export class Vswitch {
+  readonly owner: string;
+  private readonly logger: Logger;
+  private readonly watch: VswitchWatch;
+
+  constructor(
+    private readonly client: OvsdbTransport,
+    opts: VswitchOptions,
+  ) {
+    this.owner = assertOwner(opts.owner);
+    this.logger = opts.logger ?? silentLogger();
+    this.watch = new VswitchWatch(client, this.logger);
+  }
+
+  /** Creates the bridge (with its internal port, like ovs-vsctl add-br) unless it exists. */
+  async ensureBridge(
+    name: string,
+    opts: { datapathType?: string } = {},
+  ): Promise<{ uuid: string; created: boolean }> {
+    assertPortName(name, 'bridge');
+    if (opts.datapathType !== undefined && !/^[a-z]*$/.test(opts.datapathType)) {
+      throw new InvalidInputError(
+        'datapathType',
+        `${JSON.stringify(opts.datapathType)} is not a datapath type`,
+      );
+    }
+    return this.wrap(`ensure bridge ${name}`, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const [sel] = await this.client.transact(VSWITCH_DB, [
+          {
+            op: 'select',
+            table: 'Bridge',
+            where: [['name', '==', name]],
+            columns: ['_uuid', 'datapath_type'],
+          },
+        ]);
+        const row = sel?.rows?.[0];
+        if (row) {
+          const id = uuidOf(row);
+          if (opts.datapathType !== undefined && row.datapath_type !== opts.datapathType) {
+            await this.client.transact(VSWITCH_DB, [
+              {
+                op: 'update',
+                table: 'Bridge',
+                where: [['_uuid', '==', uuid(id)]],
+                row: { datapath_type: opts.datapathType },
+              },
+            ]);
+          }
+          return { uuid: id, created: false };
+        }
+        try {
+          const res = await this.client.transact(
+            VSWITCH_DB,
+            createBridgeOps(name, opts.datapathType),
+          );
+          const created = res[3]?.uuid;
+          if (!created) throw new OvsdbProtocolError('insert Bridge: no uuid in the reply');
+          return { uuid: created, created: true };
+        } catch (err) {
+          // Somebody (ovn-controller creates br-int) was faster: read it back.
+          if (err instanceof OvsdbError && err.isIndexConflict && attempt < MAX_ATTEMPTS) continue;
+          if (isGuardFailure(err)) {
+            throw new NotFoundError('Open_vSwitch row', {
+              message: 'Open_vSwitch table has no row (database not initialised: ovs-vsctl init)',
+              cause: err,
+            });
+          }
+          throw err;
+        }
+      }
+    });
+  }
+
+  /**
+   * Puts an interface on a bridge in ONE transaction (insert Interface, insert Port, add it to
+   * Bridge.ports), guarded by "the bridge exists". Like `ovs-vsctl --may-exist add-port`, a
+   * port of that name already on that bridge is left as it is (created: false); on another
+   * bridge it is a PortConflictError. It does not wait for ovs-vswitchd (see waitForOfport).
+   */
+  async attachPort(request: AttachPortRequest): Promise<AttachResult> {
+    const req = validateAttach(request, this.owner);
+    return this.wrap(`attach port ${req.name} to ${req.bridge}`, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const res = await this.client.transact(VSWITCH_DB, attachOps(req));
+          const interfaceUuid = res[1]?.uuid;
+          const portUuid = res[2]?.uuid;
+          if (!interfaceUuid || !portUuid)
+            throw new OvsdbProtocolError('insert: no uuid in the reply');
+          this.logger.debug({ port: req.name, bridge: req.bridge }, 'port attached');
+          return { portUuid, interfaceUuid, created: true };
+        } catch (err) {
+          if (isGuardFailure(err)) {
+            throw new NotFoundError(`bridge ${req.bridge}`, {
+              message: `attach port ${req.name} to ${req.bridge}: bridge ${req.bridge} does not exist`,
+              cause: err,
+            });
+          }
+          if (!(err instanceof OvsdbError && err.isIndexConflict)) throw err;
+          const existing = await this.existingPort(req.name, req.bridge);
+          if (existing) return existing;
+          // It vanished between our insert and our read: try again.
+          if (attempt >= MAX_ATTEMPTS) throw err;
+        }
+      }
+    });
+  }
+
+  /**
+   * Removes a port we own; false when there is no such port (DEL is idempotent). A port
+   * without our owner key (or another node's) is refused with PortNotOwnedError, untouched.
+   */
+  async detachPort(name: string): Promise<boolean> {
+    assertPortName(name, 'name', 'dpdk');
+    return this.wrap(`detach port ${name}`, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const [sel] = await this.client.transact(VSWITCH_DB, [
+          {
+            op: 'select',
+            table: 'Port',
+            where: [['name', '==', name]],
+            columns: ['_uuid', 'external_ids'],
+          },
+        ]);
+        const row = sel?.rows?.[0];
+        if (!row) return false;
+        const found = stringMap(row.external_ids)[OWNER_KEY];
+        if (found !== this.owner) throw new PortNotOwnedError(name, found ?? null, this.owner);
+        const portRef = uuid(uuidOf(row));
+        try {
+          await this.client.transact(VSWITCH_DB, [
+            // Still there and still ours at commit time, or nothing happens.
+            guard(
+              'Port',
+              [
+                ['_uuid', '==', portRef],
+                ['external_ids', 'includes', map({ [OWNER_KEY]: this.owner })],
+              ],
+              [{ _uuid: portRef }],
+              ['_uuid'],
+            ),
+            {
+              op: 'mutate',
+              table: 'Bridge',
+              where: [['ports', 'includes', set([portRef])]],
+              mutations: [['ports', 'delete', set([portRef])]],
+            },
+          ]);
+          this.logger.debug({ port: name }, 'port detached');
+          return true;
+        } catch (err) {
+          if (isGuardFailure(err) && attempt < MAX_ATTEMPTS) continue;
+          throw err;
+        }
+      }
+    });
+  }
+
+  /** Resolves with the interface's ofport once ovs-vswitchd assigned it (monitor-driven). */
+  async waitForOfport(name: string, timeoutMs: number): Promise<number> {
+    let ofport = 0;
+    await this.watch.waitFor(name, `wait for ofport of ${name}`, timeoutMs, () => {
+      const row = this.watch.iface(name);
+      if (!row) return false;
+      const p = optionalInteger(row.ofport);
+      if (p === -1)
+        throw new InterfaceError(name, optionalString(row.error) ?? 'ofport -1 (no error text)');
+      if (p === null || p <= 0) return false;
+      ofport = p;
+      return true;
+    });
+    return ofport;
+  }
+
+  /** Resolves once the interface's external_ids[key] equals value (e.g. ovn-installed=true). */
+  async waitForExternalId(
+    name: string,
+    key: string,
+    value: string,
+    timeoutMs: number,
+  ): Promise<void> {
+    await this.watch.waitFor(name, `wait for ${key}=${value} on ${name}`, timeoutMs, () => {
+      const row = this.watch.iface(name);
+      return row !== undefined && stringMap(row.external_ids)[key] === value;
+    });
+  }
+
+  /**
+   * Waits until ovs-vswitchd has applied everything committed so far (what ovs-vsctl waits
+   * for by default): bumps next_cfg and waits for cur_cfg to reach it.
+   */
+  async syncVswitchd(timeoutMs: number): Promise<void> {
+    const target = await this.wrap('sync ovs-vswitchd', async () => {
+      const res = await this.client.transact(VSWITCH_DB, [
+        { op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['next_cfg', '+=', 1]] },
+        { op: 'select', table: 'Open_vSwitch', where: [], columns: ['next_cfg'] },
+      ]);
+      const row = rowsOf(res, 1)[0];
+      if (!row) throw new NotFoundError('Open_vSwitch row');
+      return integerValue(row.next_cfg);
+    });
+    await this.watch.waitFor(
+      null,
+      `wait for ovs-vswitchd to apply cfg ${target}`,
+      timeoutMs,
+      () => {
+        const root = this.watch.root();
+        return root !== undefined && integerValue(root.cur_cfg) >= target;
+      },
+    );
+  }
+
+  /** Ports carrying our owner key, with their main interface. */
+  async listOwnedPorts(): Promise<OwnedPort[]> {
+    const topo = await this.read('list owned ports', {
+      port: [['external_ids', 'includes', map({ [OWNER_KEY]: this.owner })]],
+    });
+    return topo.ports
+      .map((p): OwnedPort => {
+        const i = topo.mainInterface(p);
+        return {
+          name: p.name,
+          bridge: topo.bridgeOfPort.get(p.uuid)?.name ?? null,
+          portUuid: p.uuid,
+          interfaceUuid: i?.uuid ?? null,
+          ofport: i?.ofport ?? null,
+          externalIds: i?.externalIds ?? {},
+          error: i?.error ?? null,
+        };
+      })
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Every interface with its port and bridge (to map datapath ports to pods). */
+  async listInterfaces(): Promise<InterfaceInfo[]> {
+    const topo = await this.read('list interfaces');
+    return topo.interfaces.map((i) => topo.info(i)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async findInterfacesByExternalId(key: string, value: string): Promise<InterfaceInfo[]> {
+    assertStringMap({ [key]: value }, 'external id');
+    const topo = await this.read(`find interfaces with ${key}=${value}`, {
+      iface: [['external_ids', 'includes', map({ [key]: value })]],
+    });
+    return topo.interfaces.map((i) => topo.info(i)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The bridge a port is on, or null when there is no such port. */
+  async getPortBridge(name: string): Promise<string | null> {
+    assertPortName(name, 'name', 'dpdk');
+    const topo = await this.read(`find bridge of port ${name}`, {
+      port: [['name', '==', name]],
+      iface: null,
+    });
+    const p = topo.port(name);
+    return p ? (topo.bridgeOfPort.get(p.uuid)?.name ?? null) : null;
+  }
+
+  /**
+   * Sets (string) or removes (null) Open_vSwitch other_config keys; resolves whether anything
+   * changed. ovs-vswitchd reads hw-offload only at start (restart it to apply).
+   */
+  async setOtherConfig(values: Record<string, string | null>): Promise<boolean> {
+    const wanted = checkConfigValues(values);
+    return this.wrap('set Open_vSwitch other_config', async () => {
+      const current = await readOpenVswitchMap(this.client, 'other_config');
+      const changed = Object.entries(wanted).filter(([k, v]) => (current[k] ?? null) !== v);
+      if (changed.length === 0) return false;
+      const put: Record<string, string> = {};
+      for (const [k, v] of changed) if (v !== null) put[k] = v;
+      const res = await this.client.transact(VSWITCH_DB, [
+        {
+          op: 'mutate',
+          table: 'Open_vSwitch',
+          where: [],
+          // A map "insert" keeps existing keys, so changed keys are deleted first.
+          mutations: [
+            ['other_config', 'delete', set(changed.map(([k]) => k))],
+            ['other_config', 'insert', map(put)],
+          ],
+        },
+      ]);
+      if (res[0]?.count !== 1) throw new NotFoundError('Open_vSwitch row');
+      this.logger.info({ changed: Object.fromEntries(changed) }, 'other_config updated');
+      return true;
+    });
+  }
+
+  async getOffloadConfig(): Promise<OffloadConfig> {
+    const oc = await this.wrap('read Open_vSwitch other_config', () =>
+      readOpenVswitchMap(this.client, 'other_config'),
+    );
+    const hw = oc['hw-offload'];
+    return {
+      hwOffload: hw === undefined ? null : hw === 'true',
+      tcPolicy: oc['tc-policy'] ?? null,
+    };
+  }
+
+  /** external_ids of the Open_vSwitch row (system-id, ovn-remote, …). */
+  async getExternalIds(): Promise<Record<string, string>> {
+    return this.wrap('read Open_vSwitch external_ids', () =>
+      readOpenVswitchMap(this.client, 'external_ids'),
+    );
+  }
+
+  /**
+   * Owned ports whose device is gone (ovs-vswitchd reports "could not open network device")
+   * or whose pod netns (external_ids:pod_netns) no longer exists: what GC should detach.
+   */
+  async findStalePorts(probe: {
+    netnsExists(path: string): Promise<boolean>;
+  }): Promise<StalePort[]> {
+    const out: StalePort[] = [];
+    for (const p of await this.listOwnedPorts()) {
+      if (p.error !== null && DEVICE_GONE_RE.test(p.error)) {
+        out.push({ ...p, reason: 'device-gone', detail: p.error });
+        continue;
+      }
+      const netns = p.externalIds.pod_netns;
+      if (netns && !(await probe.netnsExists(netns))) {
+        out.push({ ...p, reason: 'netns-gone', detail: `pod netns ${netns} no longer exists` });
+      }
+    }
+    return out;
+  }
+
+  /** Ends the monitor behind the waits (pending waits reject). The client stays open. */
+  close(): Promise<void> {
+    return this.watch.close();
+  }
+
+  private read(what: string, where?: Parameters<typeof readTopology>[1]): Promise<Topology> {
+    return this.wrap(what, () => readTopology(this.client, where));
+  }
+
+  /** The port if it is on `bridge`; a conflict error if the name is taken elsewhere. */
+  private async existingPort(name: string, bridge: string): Promise<AttachResult | undefined> {
+    const topo = await readTopology(this.client, {
+      port: [['name', '==', name]],
+      iface: [['name', '==', name]],
+    });
+    const port = topo.port(name);
+    if (!port) {
+      const iface = topo.iface(name);
+      if (!iface) return undefined;
+      const owner = topo.info(iface);
+      throw new PortConflictError(
+        name,
+        bridge,
+        owner.bridge,
+        `interface ${name} already belongs to port ${owner.port ?? '(none)'}`,
+      );
+    }
+    const on = topo.bridgeOfPort.get(port.uuid)?.name ?? null;
+    if (on !== bridge) {
+      throw new PortConflictError(
+        name,
+        bridge,
+        on,
+        `port ${name} already exists on bridge ${on ?? '(none)'}`,
+      );
+    }
+    const iface = topo.iface(name);
+    const interfaceUuid =
+      iface && port.interfaces.includes(iface.uuid) ? iface.uuid : port.interfaces[0];
+    if (!interfaceUuid) throw new OvsdbProtocolError(`port ${name} has no interface`);
+    return { portUuid: port.uuid, interfaceUuid, created: false };
+  }
+
+  /** Runs fn; errors that are not already ours get "what: cause" with `{ cause }`. */
+  private async wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (
+        err instanceof InvalidInputError ||
+        err instanceof NotFoundError ||
+        err instanceof PortConflictError ||
+        err instanceof PortNotOwnedError
+      ) {
+        throw err;
+      }
+      throw new OvsOffloadError(`${what}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+}
+
+/** The leading guard (a wait with timeout 0) did not hold: the precondition is false. */
+function isGuardFailure(err: unknown): boolean {
+  return err instanceof OvsdbError && err.index === 0 && err.error === 'timed out';
+}
+
+function uuidOf(row: Row): string {
+  const v = row._uuid;
+  if (!Array.isArray(v) || v[0] !== 'uuid' || typeof v[1] !== 'string') {
+    throw new OvsdbProtocolError('select: row without _uuid');
+  }
+  return v[1];
+}
+
+function checkConfigValues(values: Record<string, string | null>): Record<string, string | null> {
+  if (typeof values !== 'object' || values === null) {
+    throw new InvalidInputError('other_config', 'must be an object');
+  }
+  const out: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (k.length === 0) throw new InvalidInputError('other_config', 'has an empty key');
+    if (v !== null && typeof v !== 'string') {
+      throw new InvalidInputError(`other_config.${k}`, 'must be a string or null');
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+function attachOps(req: ReturnType<typeof validateAttach>): Operation[] {
+  const names = new UuidNamer();
+  const iface = names.name(`iface_${req.name}`);
+  const port = names.name(`port_${req.name}`);
+  const ifaceRow: Row = {
+    name: req.name,
+    type: req.type,
+    options: map(req.options),
+    external_ids: map(req.interfaceExternalIds),
+  };
+  if (req.ofportRequest !== undefined) ifaceRow.ofport_request = req.ofportRequest;
+  if (req.mtuRequest !== undefined) ifaceRow.mtu_request = req.mtuRequest;
+  const portRow: Row = {
+    name: req.name,
+    interfaces: namedUuid(iface),
+    external_ids: map(req.portExternalIds),
+  };
+  if (req.tag !== undefined) portRow.tag = req.tag;
+  return [
+    guard('Bridge', [['name', '==', req.bridge]], [{ name: req.bridge }], ['name']),
+    { op: 'insert', table: 'Interface', row: ifaceRow, 'uuid-name': iface },
+    { op: 'insert', table: 'Port', row: portRow, 'uuid-name': port },
+    {
+      op: 'mutate',
+      table: 'Bridge',
+      where: [['name', '==', req.bridge]],
+      mutations: [['ports', 'insert', set([namedUuid(port)])]],
+    },
+  ];
+}
+
+function createBridgeOps(name: string, datapathType: string | undefined): Operation[] {
+  const names = new UuidNamer();
+  const iface = names.name(`iface_${name}`);
+  const port = names.name(`port_${name}`);
+  const br = names.name(`br_${name}`);
+  return [
+    // Exactly one Open_vSwitch row, or the new bridge would be unreferenced and vanish.
+    guard('Open_vSwitch', [], [{}], []),
+    { op: 'insert', table: 'Interface', row: { name, type: 'internal' }, 'uuid-name': iface },
+    { op: 'insert', table: 'Port', row: { name, interfaces: namedUuid(iface) }, 'uuid-name': port },
+    {
+      op: 'insert',
+      table: 'Bridge',
+      row: {
+        name,
+        ports: namedUuid(port),
+        ...(datapathType !== undefined ? { datapath_type: datapathType } : {}),
+      },
+      'uuid-name': br,
+    },
+    {
+      op: 'mutate',
+      table: 'Open_vSwitch',
+      where: [],
+      mutations: [['bridges', 'insert', set([namedUuid(br)])]],
+    },
+  ];
+}
