@@ -1,0 +1,19 @@
+export * from './types.js';
+export * from './devlink.js';
+export * from './portnames.js';
+export * from './switch-ports.js';
+export * from './snapshot.js';
+export { parseInventory, findVf, isSrIovPf } from './inventory.js';
+export {
+  readInventory,
+  readInventorySnapshot,
+  readPf,
+  resolvePfPci,
+  netdevsOf,
+  virtfnIndexes,
+} from './read.js';
+export { setNumVfs, USERSPACE_DRIVERS, NUMVFS_TIMEOUT_MS, type NumVfsOptions } from './numvfs.js';
+export { bindDriver, unbindDriver, assertDriverName, type BindOptions } from './driver.js';
+export * from './knob-types.js';
+export * from './knobs.js';
+export { parseVfInfoText } from './vfinfo-text.js';
