@@ -55,19 +55,21 @@ export async function setNumVfs(
     throw new InvalidInputError('numVfs', `${numVfs} is above sriov_totalvfs ${total} of ${pci}`);
   }
   const timeoutMs = opts.timeoutMs ?? NUMVFS_TIMEOUT_MS;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = { at: Date.now() + timeoutMs, timeoutMs };
   const current = uint(await ctx.sysfs.readOrNull(dev(pci, 'sriov_numvfs'))) ?? 0;
   const log = ctx.logger?.child({ pf: pci });
+  let wrote = false;
   if (current !== numVfs) {
     if (current !== 0 && numVfs !== 0) {
       log?.info({ from: current, to: numVfs }, 'removing VFs before changing their count');
       await writeNumVfs(ctx.sysfs, pci, 0);
-      await waitForVfs(ctx, pci, 0, deadline, opts.signal);
+      await waitForVfs(ctx, pci, 0, deadline, true, opts.signal);
     }
     log?.info({ from: numVfs === 0 ? current : 0, to: numVfs }, 'setting sriov_numvfs');
     await writeNumVfs(ctx.sysfs, pci, numVfs);
+    wrote = true;
   }
-  await waitForVfs(ctx, pci, numVfs, deadline, opts.signal);
+  await waitForVfs(ctx, pci, numVfs, deadline, wrote, opts.signal);
 }
 
 async function writeNumVfs(sysfs: SysFs, pci: string, n: number): Promise<void> {
@@ -123,13 +125,15 @@ async function waitForVfs(
   ctx: NicContext,
   pci: string,
   n: number,
-  deadline: number,
+  deadline: { at: number; timeoutMs: number },
+  created: boolean,
   signal?: AbortSignal,
 ): Promise<void> {
+  // Only VFs created just now may still be probing; older driverless VFs stay driverless.
   const autoprobe = (await ctx.sysfs.readOrNull(dev(pci, 'sriov_drivers_autoprobe')))?.trim();
-  const probeDeadline = autoprobe === '0' ? null : Date.now() + PROBE_GRACE_MS;
+  const probeDeadline = !created || autoprobe === '0' ? null : Date.now() + PROBE_GRACE_MS;
   let last: VfProgress = { ready: false, missing: [] };
-  const timeoutMs = Math.max(0, deadline - Date.now());
+  const timeoutMs = Math.max(0, deadline.at - Date.now());
   const done = await pollUntil(
     async () => {
       last = await vfProgress(ctx.sysfs, pci, n, probeDeadline);
@@ -149,7 +153,7 @@ async function waitForVfs(
   if (!done) {
     throw new TimeoutError(
       `wait for ${n} VFs of ${pci} (missing: ${last.missing.join(', ')})`,
-      timeoutMs,
+      deadline.timeoutMs,
     );
   }
 }
