@@ -266,7 +266,9 @@ export class NicEmulator {
   /** The kernel's sriov_numvfs_store(): 0→N creates, N→0 removes, N→M (both non-zero) is EBUSY. */
   private async onNumVfsWrite(pf: PfRec): Promise<void> {
     const text = (await this.tree.readAttr(pf.pci, 'sriov_numvfs')) ?? '';
-    if (text === String(pf.numVfs)) return;
+    // writeFile truncates before it writes: an empty file is a write in flight, not a value
+    // (the kernel's store sees the whole write at once).
+    if (text === String(pf.numVfs) || text === '') return;
     const n = /^\d+$/.test(text) ? Number(text) : NaN;
     const argv = ['write', `${pf.pci}/sriov_numvfs`, text];
     let refusal: string | null = null;
