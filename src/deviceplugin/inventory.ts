@@ -1,0 +1,203 @@
+import { readInventory, type Inventory, type NicContext, type PfInfo } from '../vf/index.js';
+import type { NodeSnapshot, PfState, PoolDevice } from './model.js';
+
+/**
+ * The one adapter from the NIC layer (src/vf) to the device plugin's model. A full read is the
+ * NIC inventory (sysfs + devlink); between full reads, `refresh` re-reads only the few live
+ * attributes health depends on, and asks for a full read when the structure moved (VFs added
+ * or removed, drivers rebound, representors re-created by an eswitch mode change).
+ */
+
+export interface SnapshotSource {
+  full(): Promise<NodeSnapshot>;
+  /** The previous snapshot with live state re-read, or null when a full read is needed. */
+  refresh(prev: NodeSnapshot): Promise<NodeSnapshot | null>;
+  /** Directories whose inotify events are worth an early refresh (hints only). */
+  hintDirs(snap: NodeSnapshot): string[];
+}
+
+/** `type` of a netdev (ARPHRD_*) as sriov-network-device-plugin names link types. */
+export function linkTypeName(type: string | null): string | null {
+  const t = type?.trim();
+  if (!t) return null;
+  if (t === '1') return 'ether';
+  if (t === '32') return 'infiniband';
+  return t;
+}
+
+/** The physical port has link: operstate up, or "unknown" (drivers without RFC 2863) with carrier. */
+export function portUp(operstate: string | null, carrier: boolean | null): boolean {
+  if (operstate === 'up') return true;
+  return operstate === 'unknown' && carrier === true;
+}
+
+export interface InventoryExtras {
+  /** netdev name → its `type` attribute text. */
+  netdevTypes: ReadonlyMap<string, string | null>;
+  /** iommu groups whose `name` is vfio-noiommu. */
+  noIommuGroups: ReadonlySet<number>;
+}
+
+function pfState(pf: PfInfo): PfState {
+  return {
+    pci: pf.pci,
+    name: pf.netdev,
+    uplink: pf.netdev,
+    linkUp: pf.netdev !== null && portUp(pf.operstate, pf.carrier),
+    eswitchMode: pf.eswitchMode,
+    numVfs: pf.numVfs,
+  };
+}
+
+/** Pure mapping of the NIC inventory to pool devices and PF states. */
+export function fromInventory(inv: Inventory, extras: InventoryExtras): NodeSnapshot {
+  const pfs: PfState[] = [];
+  const devices: PoolDevice[] = [];
+  for (const pf of inv.pfs) {
+    pfs.push(pfState(pf));
+    const pfType = pf.netdev === null ? null : (extras.netdevTypes.get(pf.netdev) ?? null);
+    for (const vf of pf.vfs) {
+      const vfType = vf.netdev === null ? null : (extras.netdevTypes.get(vf.netdev) ?? null);
+      devices.push({
+        pci: vf.pci,
+        vendor: vf.vendor ?? pf.vendor ?? '',
+        device: vf.device ?? '',
+        driver: vf.driver,
+        pfPci: pf.pci,
+        pfName: pf.netdev,
+        vfIndex: vf.index,
+        numa: vf.numa ?? pf.numa,
+        linkType: linkTypeName(vfType ?? pfType),
+        rdma: vf.rdma,
+        rdmaDevice: vf.rdmaDevices[0] ?? null,
+        iommuGroup: vf.iommuGroup,
+        vfioNoIommu: vf.iommuGroup !== null && extras.noIommuGroups.has(vf.iommuGroup),
+        netdev: vf.netdev,
+        representor: vf.representor,
+      });
+    }
+  }
+  return { pfs, devices };
+}
+
+interface PfSignature {
+  virtfns: string;
+  net: string;
+  drivers: Map<string, string | null>;
+}
+
+const signatureOf = (names: readonly string[]) => [...names].sort().join(',');
+
+const dev = (pci: string, rel = '') => `bus/pci/devices/${pci}${rel ? `/${rel}` : ''}`;
+
+export class SysfsSnapshotSource implements SnapshotSource {
+  private signatures = new Map<string, PfSignature>();
+
+  constructor(private readonly ctx: NicContext) {}
+
+  async full(): Promise<NodeSnapshot> {
+    const inv = await readInventory(this.ctx);
+    const netdevTypes = new Map<string, string | null>();
+    const noIommuGroups = new Set<number>();
+    const reads: Promise<void>[] = [];
+    for (const pf of inv.pfs) {
+      if (pf.netdev !== null) reads.push(this.readType(pf.pci, pf.netdev, netdevTypes));
+      for (const vf of pf.vfs) {
+        if (vf.netdev !== null) reads.push(this.readType(vf.pci, vf.netdev, netdevTypes));
+        if (vf.driver === 'vfio-pci' && vf.iommuGroup !== null) {
+          const group = vf.iommuGroup;
+          reads.push(
+            this.ctx.sysfs.readOrNull(`kernel/iommu_groups/${group}/name`).then((n) => {
+              if (n?.trim() === 'vfio-noiommu') noIommuGroups.add(group);
+            }),
+          );
+        }
+      }
+    }
+    await Promise.all(reads);
+    // Signatures come from the inventory itself, not from a second read: a change landing
+    // between two reads must show up as a difference on the next refresh.
+    this.signatures = new Map(
+      inv.pfs.map((pf) => [
+        pf.pci,
+        {
+          virtfns: signatureOf(pf.vfs.map((v) => `virtfn${v.index}`)),
+          net: signatureOf(pf.netdevs.map((n) => n.name)),
+          drivers: new Map(pf.vfs.map((v) => [v.pci, v.driver])),
+        },
+      ]),
+    );
+    return fromInventory(inv, { netdevTypes, noIommuGroups });
+  }
+
+  private async readType(pci: string, netdev: string, out: Map<string, string | null>) {
+    out.set(netdev, await this.ctx.sysfs.readOrNull(dev(pci, `net/${netdev}/type`)));
+  }
+
+  private async signature(pfPci: string, vfPcis: readonly string[]): Promise<PfSignature> {
+    const [entries, net, drivers] = await Promise.all([
+      this.ctx.sysfs.listOrEmpty(dev(pfPci)),
+      this.ctx.sysfs.listOrEmpty(dev(pfPci, 'net')),
+      Promise.all(vfPcis.map((p) => this.ctx.sysfs.linkName(dev(p, 'driver')))),
+    ]);
+    return {
+      virtfns: signatureOf(entries.filter((e) => /^virtfn\d+$/.test(e))),
+      net: signatureOf(net),
+      drivers: new Map(vfPcis.map((p, i) => [p, drivers[i] ?? null])),
+    };
+  }
+
+  async refresh(prev: NodeSnapshot): Promise<NodeSnapshot | null> {
+    const byPf = new Map<string, PoolDevice[]>();
+    for (const d of prev.devices) byPf.set(d.pfPci, [...(byPf.get(d.pfPci) ?? []), d]);
+    const pfs: PfState[] = [];
+    const devices: PoolDevice[] = [];
+    for (const pf of prev.pfs) {
+      const vfs = byPf.get(pf.pci) ?? [];
+      const old = this.signatures.get(pf.pci);
+      const [sig, operstate, carrier, nets] = await Promise.all([
+        this.signature(
+          pf.pci,
+          vfs.map((v) => v.pci),
+        ),
+        pf.uplink === null
+          ? null
+          : this.ctx.sysfs.readOrNull(dev(pf.pci, `net/${pf.uplink}/operstate`)),
+        pf.uplink === null
+          ? null
+          : this.ctx.sysfs.readOrNull(dev(pf.pci, `net/${pf.uplink}/carrier`)),
+        Promise.all(vfs.map((v) => this.ctx.sysfs.listOrEmpty(dev(v.pci, 'net')))),
+      ]);
+      // VFs created or destroyed, netdevs under the PF re-created (eswitch mode change,
+      // uplink rename) or a VF rebound (driver decides pools and device specs): read it all.
+      if (
+        !old ||
+        sig.virtfns !== old.virtfns ||
+        sig.net !== old.net ||
+        vfs.some((v) => sig.drivers.get(v.pci) !== old.drivers.get(v.pci))
+      ) {
+        return null;
+      }
+      const c = carrier?.trim();
+      pfs.push({
+        ...pf,
+        linkUp:
+          pf.uplink !== null &&
+          portUp(operstate?.trim() ?? null, c === '1' ? true : c === '0' ? false : null),
+      });
+      vfs.forEach((v, i) => {
+        const names = (nets[i] ?? []).sort();
+        devices.push({ ...v, netdev: names[0] ?? null });
+      });
+    }
+    return { pfs, devices };
+  }
+
+  hintDirs(snap: NodeSnapshot): string[] {
+    const dirs = [this.ctx.sysfs.path('bus/pci/devices')];
+    for (const pf of snap.pfs) {
+      dirs.push(this.ctx.sysfs.path(dev(pf.pci)), this.ctx.sysfs.path(dev(pf.pci, 'net')));
+    }
+    return dirs;
+  }
+}

@@ -1,0 +1,197 @@
+import * as path from 'node:path';
+import { errorMessage, InvalidInputError, type Files, type Logger } from '../sys/index.js';
+import { containerResponse, devinfoDocument, devinfoFileName } from './allocate.js';
+import type { ResourceConfig } from './config.js';
+import { poolStates, sameDevices, toApiDevices, type PoolDeviceState } from './health.js';
+import type { PfState, PoolDevice } from './model.js';
+import type { PoolMember } from './pools.js';
+import { preferredAllocation } from './preferred.js';
+import type {
+  ContainerAllocateResponse,
+  ContainerPreferredAllocationRequest,
+  Device,
+  ListAndWatchResponse,
+} from './proto.js';
+import { UNHEALTHY } from './proto.js';
+
+/** Where a pool sends device lists (an open ListAndWatch stream). */
+export interface DeviceListSink {
+  send(resp: ListAndWatchResponse): void;
+}
+
+export interface PoolCounts {
+  total: number;
+  allocated: number;
+  unhealthy: number;
+}
+
+/**
+ * One resource pool: its devices, their health, what was allocated, and the ListAndWatch
+ * streams to tell. No gRPC here: the service (service.ts) is a thin shell over this.
+ */
+export class Pool {
+  private members: PoolMember[] = [];
+  private byId = new Map<string, PoolMember>();
+  private states: PoolDeviceState[] = [];
+  private pfs: ReadonlyMap<string, PfState> = new Map();
+  private devices: Device[] = [];
+  private readonly sinks = new Set<DeviceListSink>();
+  /**
+   * Devices the kubelet gave to containers. The kubelet never says when a pod is gone, so an
+   * entry stays until the device itself disappears; it only softens the "netdev vanished"
+   * rule, which is right for a VF that is (or was) in a pod.
+   */
+  private readonly allocated = new Set<string>();
+
+  constructor(
+    readonly resource: ResourceConfig,
+    private readonly opts: { devinfoDir: string; files: Files; logger: Logger },
+  ) {}
+
+  get fullName(): string {
+    return this.resource.fullName;
+  }
+
+  /** New devices or state from the node; tells open streams when the list changed. */
+  update(members: readonly PoolMember[], pfs: ReadonlyMap<string, PfState>): void {
+    this.members = [...members];
+    this.pfs = pfs;
+    this.byId = new Map(members.map((m) => [m.device.pci, m]));
+    for (const id of this.allocated) if (!this.byId.has(id)) this.allocated.delete(id);
+    this.recompute();
+  }
+
+  /** Marks devices as in use (from Allocate, or the kubelet's checkpoint after a restart). */
+  markAllocated(ids: Iterable<string>): void {
+    let any = false;
+    for (const id of ids) {
+      if (this.byId.has(id) && !this.allocated.has(id)) {
+        this.allocated.add(id);
+        any = true;
+      }
+    }
+    if (any) this.recompute();
+  }
+
+  private recompute(): void {
+    this.states = poolStates(this.members, this.pfs, this.resource, this.allocated);
+    const next = toApiDevices(this.states, this.resource);
+    if (sameDevices(next, this.devices)) return;
+    const wasUnhealthy = new Set(
+      this.devices.filter((d) => d.health === UNHEALTHY).map((d) => d.ID),
+    );
+    this.devices = next;
+    for (const s of this.states) {
+      if (s.verdict.reason !== null && !wasUnhealthy.has(s.member.device.pci)) {
+        this.opts.logger.warn(
+          { resource: this.fullName, device: s.member.device.pci, reason: s.verdict.reason },
+          'device unhealthy',
+        );
+      }
+    }
+    this.broadcast();
+  }
+
+  list(): Device[] {
+    return this.devices;
+  }
+
+  lookup(id: string): PoolDevice | undefined {
+    return this.byId.get(id)?.device;
+  }
+
+  counts(): PoolCounts {
+    return {
+      total: this.devices.length,
+      allocated: this.members.filter((m) => this.allocated.has(m.device.pci)).length,
+      unhealthy: this.devices.filter((d) => d.health === UNHEALTHY).length,
+    };
+  }
+
+  allocatedDevices(): PoolDevice[] {
+    return this.members.filter((m) => this.allocated.has(m.device.pci)).map((m) => m.device);
+  }
+
+  // ---- ListAndWatch ----
+
+  /** Adds a stream and sends it the current list; returns its remover. */
+  watch(sink: DeviceListSink): () => void {
+    this.sinks.add(sink);
+    sink.send({ devices: this.devices });
+    return () => this.sinks.delete(sink);
+  }
+
+  private broadcast(): void {
+    for (const s of this.sinks) s.send({ devices: this.devices });
+  }
+
+  // ---- Allocate / GetPreferredAllocation ----
+
+  private resolve(ids: readonly string[]): PoolMember[] {
+    return ids.map((id) => {
+      const m = this.byId.get(id);
+      if (!m) {
+        throw new InvalidInputError(
+          'devices_ids',
+          `unknown device ID ${JSON.stringify(id)} for resource ${this.fullName}`,
+        );
+      }
+      return m;
+    });
+  }
+
+  /**
+   * One response per container. Every ID is checked before anything is written, so a bad
+   * request changes nothing; then Multus device-info files are written for each device.
+   */
+  async allocate(containers: readonly (readonly string[])[]): Promise<ContainerAllocateResponse[]> {
+    const resolved = containers.map((ids) => this.resolve(ids));
+    const out: ContainerAllocateResponse[] = [];
+    for (const members of resolved) {
+      for (const m of members) await this.writeDevinfo(m);
+      out.push(containerResponse(this.resource, members));
+    }
+    this.markAllocated(resolved.flat().map((m) => m.device.pci));
+    return out;
+  }
+
+  private async writeDevinfo(m: PoolMember): Promise<void> {
+    const { files, devinfoDir } = this.opts;
+    const file = path.join(devinfoDir, devinfoFileName(this.resource, m.device.pci));
+    const doc = devinfoDocument(m.device, this.resource.selectors[m.selectorIndex]);
+    // Write-then-rename so Multus never reads half a file; no fsync: the directory is a
+    // tmpfs (/var/run) on nodes, and Allocate is on the pod start path.
+    const tmp = `${file}.tmp-${process.pid}`;
+    await files.mkdir(devinfoDir);
+    await files.writeText(tmp, doc);
+    await files.rename(tmp, file);
+  }
+
+  /** Removes this pool's device-info files (on stop, as upstream does). */
+  async cleanDevinfo(): Promise<void> {
+    const prefix = `${this.fullName.replace(/\//g, '-')}-`;
+    const names = await this.opts.files.readdirOrEmpty(this.opts.devinfoDir);
+    for (const n of names) {
+      if (!n.startsWith(prefix) || !n.endsWith('-device.json')) continue;
+      await this.opts.files
+        .rm(path.join(this.opts.devinfoDir, n))
+        .catch((err: unknown) =>
+          this.opts.logger.warn({ file: n, err: errorMessage(err) }, 'cannot remove device info'),
+        );
+    }
+  }
+
+  preferred(req: ContainerPreferredAllocationRequest): string[] {
+    return preferredAllocation(
+      req.available_deviceIDs,
+      req.must_include_deviceIDs,
+      req.allocation_size,
+      (id) => this.lookup(id),
+    );
+  }
+
+  /** Ends every stream (server stopping or restarting). */
+  closeStreams(): void {
+    this.sinks.clear();
+  }
+}
