@@ -8,6 +8,10 @@ import { UsageError } from './usage.js';
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 
 const COMMANDS: Record<string, Command> = {
+  'device-plugin': {
+    summary: 'run only the kubelet device plugin (SR-IOV VF pools) from an agent config file',
+    load: () => import('./commands/device-plugin.js'),
+  },
   demo: {
     summary: 'run the embedded sandbox end to end (real OVS + OVN, emulated switchdev NIC)',
     load: () => import('./commands/demo.js'),
