@@ -20,6 +20,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'parse ovs-appctl dpctl/dump-flows output (table, or --json)',
     load: () => import('./commands/flows.js'),
   },
+  nics: {
+    summary:
+      'list SR-IOV PFs/VFs, eswitch modes and representors; `nics apply` brings PFs to policy',
+    load: () => import('./commands/nics.js'),
+  },
   version: { summary: 'print the version', load: () => import('./commands/version.js') },
 };
 
