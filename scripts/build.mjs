@@ -50,6 +50,7 @@ await Promise.all([
     entryPoints: ['src/sandbox/nic/standin.ts'],
     outfile: 'dist/nic-standin.js',
     format: 'esm',
-    packages: 'external',
+    minify: true,
+    sourcemap: false,
   }),
 ]);

@@ -10,7 +10,7 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-PKGS=(openvswitch-switch ovn-central ovn-host containernetworking-plugins iperf3 iproute2
+PKGS=(openvswitch-switch ovn-central ovn-host containernetworking-plugins iperf3 iproute2 iptables
   iputils-ping ethtool util-linux python3-openvswitch python3-netaddr python3-pyparsing)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -31,7 +31,19 @@ export const AttachmentStateSchema = z.object({
   bridge: z.string().nullable(),
   ifaceId: z.string().nullable(),
   /** Legacy VF knobs as they were before ADD, restored on DEL. */
-  knobsBefore: z.record(z.string(), z.unknown()).nullable(),
+  knobsBefore: z
+    .object({
+      mac: z.string().optional(),
+      vlan: z.number().int().optional(),
+      qos: z.number().int().optional(),
+      proto: z.enum(['802.1Q', '802.1ad']).optional(),
+      spoofchk: z.enum(['on', 'off']).optional(),
+      trust: z.enum(['on', 'off']).optional(),
+      linkState: z.enum(['auto', 'enable', 'disable']).optional(),
+      minTxRate: z.number().int().optional(),
+      maxTxRate: z.number().int().optional(),
+    })
+    .nullable(),
   /** IPAM section and the raw CNI_ARGS to run its DEL with. */
   ipam: z
     .object({ config: z.record(z.string(), z.unknown()), cniArgs: z.string(), path: z.string() })

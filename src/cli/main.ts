@@ -8,6 +8,10 @@ import { UsageError } from './usage.js';
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 
 const COMMANDS: Record<string, Command> = {
+  agent: {
+    summary: 'run the node agent (CNI server, NIC policy, device plugin) from a config file',
+    load: () => import('./commands/agent.js'),
+  },
   'device-plugin': {
     summary: 'run only the kubelet device plugin (SR-IOV VF pools) from an agent config file',
     load: () => import('./commands/device-plugin.js'),

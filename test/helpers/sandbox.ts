@@ -71,3 +71,14 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** An OVSDB row's external_ids as a plain object (ovs-vsctl --format=json). */
+export async function externalIds(
+  ovs: OvsInstance,
+  table: string,
+  record: string,
+): Promise<Record<string, string>> {
+  const r = await ovs.vsctl(['--format=json', '--columns=external_ids', 'list', table, record]);
+  const parsed = JSON.parse(r.stdout) as { data: [['map', [string, string][]]][] };
+  return Object.fromEntries(parsed.data[0]?.[0]?.[1] ?? []);
+}

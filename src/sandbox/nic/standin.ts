@@ -1,4 +1,8 @@
-import { ExecaRunner, requestJsonLine, errorMessage } from '../../sys/index.js';
+// Deep imports, not the sys barrel: a stand-in runs on every devlink/ip call and must not
+// load execa, pino or zod to do it.
+import { errorMessage } from '../../sys/errors.js';
+import { runCaptureSync, runInheritSync } from '../../sys/exec-sync.js';
+import { requestJsonLine } from '../../sys/jsonline-socket.js';
 import { parseIpArgv } from './ipvf.js';
 import type { ToolResult } from './protocol.js';
 
@@ -8,14 +12,8 @@ import type { ToolResult } from './protocol.js';
  * Emulated calls are answered by the NIC daemon; anything else runs the real binary here,
  * in the caller's own netns.
  */
-async function passthrough(real: string, argv: string[]): Promise<number> {
-  const r = await new ExecaRunner().run([real, ...argv], {
-    okExitCodes: [1, 2, 255],
-    timeoutMs: 120_000,
-  });
-  process.stdout.write(r.stdout);
-  process.stderr.write(r.stderr);
-  return r.exitCode;
+function passthrough(real: string, argv: string[]): number {
+  return runInheritSync([real, ...argv]);
 }
 
 function emit(r: ToolResult): number {
@@ -26,10 +24,10 @@ function emit(r: ToolResult): number {
 
 async function ipShow(sock: string, real: string, argv: string[]): Promise<number> {
   const parsed = parseIpArgv(argv);
-  const r = await new ExecaRunner().run([real, ...argv], { okExitCodes: [1, 2, 255] });
-  if (r.exitCode !== 0) {
+  const r = runCaptureSync([real, ...argv]);
+  if (r.code !== 0) {
     process.stderr.write(r.stderr);
-    return r.exitCode;
+    return r.code;
   }
   if (parsed.global.json) {
     const links = JSON.parse(r.stdout || '[]') as Record<string, unknown>[];

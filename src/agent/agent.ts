@@ -1,0 +1,177 @@
+import { OvsdbClient } from '../ovs/ovsdb/index.js';
+import { Vswitch } from '../ovs/vswitch.js';
+import {
+  createLogger,
+  errorMessage,
+  ExecaRunner,
+  Ip,
+  SysFs,
+  type CommandRunner,
+  type Logger,
+} from '../sys/index.js';
+import { AttachmentService } from './attach/service.js';
+import type { IpSource } from './attach/add.js';
+import type { AgentConfig } from './config.js';
+import { CniServer } from './cni-server.js';
+import { NicCache } from './nic-cache.js';
+import { StateStore } from './state.js';
+
+export interface AgentOptions {
+  logger?: Logger;
+  runner?: CommandRunner;
+  ipSource?: IpSource;
+  /** How long to wait for in-flight CNI requests on stop. */
+  stopGraceMs?: number;
+}
+
+/**
+ * The node agent: one OVSDB connection, the NIC cache, the attachment service behind the
+ * CNI server. Start-up order: state dir, OVSDB (retrying), bridge and other_config, NICs,
+ * reconcile of attachments left from before, then the CNI socket opens.
+ */
+export class Agent {
+  private cniServer: CniServer | null = null;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly config: AgentConfig,
+    readonly logger: Logger,
+    readonly client: OvsdbClient,
+    readonly vswitch: Vswitch,
+    readonly nics: NicCache,
+    readonly attachments: AttachmentService,
+    private readonly opts: AgentOptions,
+  ) {}
+
+  static async start(config: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
+    const logger = opts.logger ?? createLogger('ovs-offload-agent');
+    const runner = opts.runner ?? new ExecaRunner();
+    const sysfs = new SysFs(config.sysfsRoot);
+    const ip = new Ip(runner);
+    const store = new StateStore(config.stateDir, logger);
+    await store.init();
+
+    const client = new OvsdbClient(config.ovs.db, { logger: logger.child({ component: 'ovsdb' }) });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.waitConnected(5_000);
+        break;
+      } catch (err) {
+        logger.warn({ db: config.ovs.db, attempt, err: errorMessage(err) }, 'waiting for OVSDB');
+      }
+    }
+    const vswitch = new Vswitch(client, {
+      owner: config.nodeName,
+      logger: logger.child({ component: 'vswitch' }),
+    });
+    try {
+      const ids = await vswitch.getExternalIds();
+      // OVN's own convention tells which datapath br-int belongs on (netdev for OVS-DPDK).
+      const datapathType = ids['ovn-bridge-datapath-type'];
+      await vswitch.ensureBridge(config.ovs.bridge, datapathType ? { datapathType } : {});
+      await applyOffloadConfig(vswitch, config, logger);
+
+      const nics = new NicCache(
+        { sysfs, runner, logger },
+        config.nics,
+        logger.child({ component: 'nic' }),
+      );
+      await nics.refresh();
+      const attachments = new AttachmentService({
+        config,
+        vswitch,
+        nics,
+        ip,
+        runner,
+        store,
+        logger: logger.child({ component: 'cni' }),
+        ...(opts.ipSource ? { ipSource: opts.ipSource } : {}),
+        ovsdbReady: () => client.isConnected,
+      });
+      const rec = await attachments.reconcile();
+      logger.info(rec, 'attachments reconciled');
+      const agent = new Agent(config, logger, client, vswitch, nics, attachments, opts);
+      agent.cniServer = new CniServer(
+        config.cni.socket,
+        {
+          add: (r) => attachments.add(r),
+          del: (r) => attachments.del(r),
+          check: (r) => attachments.check(r),
+          gc: (r) => attachments.gc(r),
+          status: () => attachments.status(),
+          state: async () => agent.status(),
+        },
+        logger.child({ component: 'cni-server' }),
+      );
+      await agent.cniServer.start();
+      logger.info(
+        { node: config.nodeName, bridge: config.ovs.bridge, pfs: nics.managed() },
+        'agent ready',
+      );
+      return agent;
+    } catch (err) {
+      await vswitch.close().catch(() => undefined);
+      await client.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The node status document (GET /api/v1/state). */
+  status(): unknown {
+    return {
+      node: this.config.nodeName,
+      ovsdb: { endpoint: this.config.ovs.db, connected: this.client.isConnected },
+      bridge: this.config.ovs.bridge,
+      pfs: this.nics.managed().map((pci) => {
+        const pf = this.nics.pf(pci);
+        return {
+          pci,
+          netdev: pf?.netdev ?? null,
+          eswitchMode: pf?.eswitchMode ?? null,
+          numVfs: pf?.numVfs ?? null,
+        };
+      }),
+      attachments: this.attachments.attachments().map((s) => ({
+        containerID: s.containerID,
+        ifName: s.ifName,
+        pod: `${s.pod.namespace}/${s.pod.name}`,
+        mode: s.mode,
+        vf: s.vf.pci,
+        representor: s.representor,
+        bridge: s.bridge,
+        ifaceId: s.ifaceId,
+        netns: s.netns,
+        addCompleted: s.addCompleted,
+      })),
+    };
+  }
+
+  /** Stops accepting, lets in-flight requests finish (bounded), closes everything. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info('agent stopping');
+      await this.cniServer?.stop(this.opts.stopGraceMs ?? 30_000);
+      await this.vswitch.close().catch(() => undefined);
+      await this.client.close().catch(() => undefined);
+      this.logger.info('agent stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+async function applyOffloadConfig(
+  vswitch: Vswitch,
+  config: AgentConfig,
+  logger: Logger,
+): Promise<void> {
+  const want: Record<string, string> = {};
+  if (config.ovs.hwOffload !== undefined) want['hw-offload'] = String(config.ovs.hwOffload);
+  if (config.ovs.tcPolicy !== undefined) want['tc-policy'] = config.ovs.tcPolicy;
+  if (Object.keys(want).length === 0) return;
+  if (await vswitch.setOtherConfig(want)) {
+    logger.warn(
+      { other_config: want },
+      'other_config changed: ovs-vswitchd reads hw-offload and tc-policy only at start; restart it (systemctl restart openvswitch-switch) for them to take effect',
+    );
+  }
+}

@@ -1,0 +1,195 @@
+import { CniCode, CniError } from '../../cni/errors.js';
+import type { CniResult, CniResultInterface } from '../../cni/types.js';
+import { OWNER_KEY } from '../../ovs/vswitch-types.js';
+import type { Vswitch } from '../../ovs/vswitch.js';
+import type { CommandRunner, Ip, Logger } from '../../sys/index.js';
+import { applyVfKnobs, readVfKnobs, USERSPACE_DRIVERS, type VfKnobs } from '../../vf/index.js';
+import type { AgentConfig } from '../config.js';
+import { runIpam } from '../ipam.js';
+import type { NicCache, ResolvedVf } from '../nic-cache.js';
+import { configureAddresses, moveIntoPod } from '../podnet.js';
+import type { AttachmentState, StateStore } from '../state.js';
+import type { AttachRequest } from './request.js';
+import { buildResult } from './result.js';
+
+/** Where a pod's addresses come from when the config has no `ipam` (Kube-OVN annotations). */
+export interface IpSource {
+  /** null: this request is not for it (no OVN provider, or no API access configured). */
+  resolve(req: AttachRequest): Promise<{ result: CniResult; mac?: string } | null>;
+  /** Tells Kube-OVN which representor serves the pod (vf_representor annotation). */
+  published?(req: AttachRequest, representor: string | null): Promise<void>;
+}
+
+export interface AddDeps {
+  config: AgentConfig;
+  vswitch: Vswitch;
+  nics: NicCache;
+  ip: Ip;
+  runner: CommandRunner;
+  store: StateStore;
+  logger: Logger;
+  ipSource?: IpSource | undefined;
+  /** Whether ovn-controller manages this node (Open_vSwitch external_ids:ovn-remote). */
+  ovnManaged(): Promise<boolean>;
+}
+
+/** An interface attribute Kube-OVN reads: the pod's addresses without prefix length. */
+function ipList(r: CniResult | null): string {
+  return (r?.ips ?? []).map((i) => i.address.split('/')[0]).join(',');
+}
+
+export function chooseMode(req: AttachRequest, vf: ResolvedVf): 'offload' | 'legacy' {
+  const want = req.conf.mode ?? 'auto';
+  const have = vf.eswitchMode === 'switchdev' ? 'offload' : 'legacy';
+  if (want !== 'auto' && want !== have) {
+    throw new CniError(
+      CniCode.InvalidConfig,
+      `mode ${want} needs PF ${vf.pfPci} in ${want === 'offload' ? 'switchdev' : 'legacy'} mode, but its eswitch is ${vf.eswitchMode}`,
+    );
+  }
+  return have;
+}
+
+/** The legacy knobs a NetConf asks for, in the NIC layer's vocabulary (sriov-cni spelling in). */
+export function legacyKnobs(req: AttachRequest, mac: string | undefined): VfKnobs {
+  const c = req.conf;
+  const k: VfKnobs = {};
+  if (mac) k.mac = mac;
+  if (c.vlan !== undefined) {
+    k.vlan = c.vlan;
+    if (c.vlanQoS !== undefined) k.qos = c.vlanQoS;
+    if (c.vlanProto !== undefined)
+      k.proto = c.vlanProto.toLowerCase() === '802.1ad' ? '802.1ad' : '802.1Q';
+  }
+  if (c.spoofchk) k.spoofchk = c.spoofchk;
+  if (c.trust) k.trust = c.trust;
+  if (c.link_state) k.linkState = c.link_state;
+  if (c.min_tx_rate !== undefined) k.minTxRate = c.min_tx_rate;
+  if (c.max_tx_rate !== undefined) k.maxTxRate = c.max_tx_rate;
+  return k;
+}
+
+/**
+ * ADD after validation, with the VF lock held and the state file written by the caller.
+ * Every mutation here is undone by teardown() from the state file, so a failure at any step
+ * (or a crash) leaves nothing behind.
+ */
+export async function addAttachment(
+  d: AddDeps,
+  req: AttachRequest,
+  vf: ResolvedVf,
+  s: AttachmentState,
+): Promise<CniResult> {
+  const log = d.logger.child({
+    containerID: req.containerID,
+    pod: `${req.pod.namespace}/${req.pod.name}`,
+    vf: vf.pci,
+  });
+  const netdevless = vf.driver !== null && USERSPACE_DRIVERS.has(vf.driver);
+
+  // Addresses first: a failing IPAM (exhausted range) must stop us before anything moves.
+  let ip: CniResult | null = null;
+  let mac = req.conf.runtimeConfig?.mac ?? req.conf.mac;
+  if (req.conf.ipam) {
+    ip = await runIpam(d.runner, {
+      command: 'ADD',
+      containerID: req.containerID,
+      netns: req.netns,
+      ifName: req.ifName,
+      cniArgs: req.cniArgs,
+      path: req.path,
+      config: req.raw,
+    });
+  } else if (d.ipSource) {
+    const got = await d.ipSource.resolve(req);
+    if (got) {
+      ip = got.result;
+      mac ??= got.mac;
+    }
+  }
+  s.result = ip as Record<string, unknown> | null;
+
+  if (s.mode === 'offload') {
+    const rep = s.representor;
+    if (!rep) throw new Error('no representor recorded');
+    await d.vswitch.attachPort({
+      bridge: s.bridge ?? d.config.ovs.bridge,
+      name: rep,
+      interfaceExternalIds: {
+        'iface-id': req.ifaceId,
+        vendor: 'ovs-offload',
+        pod_name: req.pod.name,
+        pod_namespace: req.pod.namespace,
+        pod_netns: req.netns,
+        ...(ipList(ip) ? { ip: ipList(ip) } : {}),
+        'ovs-offload-attachment': `${req.containerID}/${req.ifName}`,
+        [OWNER_KEY]: d.config.nodeName,
+      },
+      portExternalIds: { [OWNER_KEY]: d.config.nodeName },
+      ...(req.conf.vlan ? { tag: req.conf.vlan } : {}),
+      ...(req.conf.mtu ? { mtuRequest: req.conf.mtu } : {}),
+    });
+    log.debug({ representor: rep }, 'representor on bridge');
+  } else {
+    const pfNetdev = s.vf.pfNetdev;
+    const knobs = legacyKnobs(req, mac);
+    if (Object.keys(knobs).length > 0) {
+      if (!pfNetdev)
+        throw new CniError(
+          CniCode.InvalidConfig,
+          `PF ${vf.pfPci} has no netdev to set VF knobs through`,
+        );
+      await applyVfKnobs(d.ip, pfNetdev, vf.vfIndex, knobs);
+    }
+  }
+
+  let iface: CniResultInterface;
+  if (netdevless) {
+    // A VF bound to vfio-pci (DPDK pods) has no netdev: it is attached by its PCI address.
+    iface = { name: req.ifName, sandbox: req.netns, pciID: vf.pci };
+  } else {
+    const dev = s.vf.originalName;
+    if (!dev) throw new Error('no VF netdev recorded');
+    await moveIntoPod(d.ip, dev, req.netns, req.ifName, { mac, mtu: req.conf.mtu });
+    if (ip) await configureAddresses(d.ip, req.netns, req.ifName, ip);
+    // A VF keeps its MAC across the move: the one we set, or the one it had.
+    const ifMac = mac ?? s.vf.originalMac;
+    iface = {
+      name: req.ifName,
+      ...(ifMac ? { mac: ifMac } : {}),
+      sandbox: req.netns,
+      pciID: vf.pci,
+    };
+  }
+
+  if (s.mode === 'offload' && s.representor) {
+    // The representor carries traffic only once OVS has it: bring it up after the port exists
+    // in ovs-vswitchd, never before (the host stack would answer for it meanwhile).
+    await d.vswitch.waitForOfport(s.representor, 10_000);
+    await d.ip.run(null, ['link', 'set', 'dev', s.representor, 'up']);
+    if (await d.ovnManaged()) {
+      try {
+        await d.vswitch.waitForExternalId(
+          s.representor,
+          'ovn-installed',
+          'true',
+          d.config.ovs.ovnInstalledTimeoutMs,
+        );
+      } catch (err) {
+        throw new CniError(
+          CniCode.TryAgainLater,
+          `OVN did not install iface-id ${req.ifaceId} (port ${s.representor}) within ${d.config.ovs.ovnInstalledTimeoutMs} ms: is there a logical switch port ${req.ifaceId}?`,
+          err instanceof Error ? err.message : String(err),
+        );
+      }
+    }
+  }
+  await d.ipSource?.published?.(req, s.representor);
+  return buildResult(req.cniVersion, iface, ip, req.conf.prevResult);
+}
+
+/** The knobs to restore on DEL, read before anything is changed. */
+export async function snapshotKnobs(d: AddDeps, vf: ResolvedVf): Promise<VfKnobs | null> {
+  if (!vf.pfNetdev) return null;
+  return readVfKnobs(d.ip, vf.pfNetdev, vf.vfIndex);
+}

@@ -1,0 +1,125 @@
+import { isRetryable, PortNotOwnedError } from '../../ovs/errors.js';
+import type { Vswitch } from '../../ovs/vswitch.js';
+import {
+  errorMessage,
+  type CommandRunner,
+  type Ip,
+  type Logger,
+  pollUntil,
+} from '../../sys/index.js';
+import { applyVfKnobs } from '../../vf/index.js';
+import { runIpam } from '../ipam.js';
+import type { NicCache } from '../nic-cache.js';
+import { linkFacts, moveHome, netnsExists, podHasLink, renameAtHome } from '../podnet.js';
+import type { AttachmentState } from '../state.js';
+
+export interface TeardownDeps {
+  vswitch: Vswitch;
+  nics: NicCache;
+  ip: Ip;
+  runner: CommandRunner;
+  logger: Logger;
+}
+
+/**
+ * Undoes an attachment from its state file alone, whatever stage it reached: it is DEL,
+ * the undo of a failed ADD, and the start-up cleanup of one interrupted by a crash. Each
+ * step treats "already gone" as done; a real failure stops here (the state file stays, so
+ * the next DEL or restart continues).
+ *
+ * Order matters: the representor goes down before it leaves the bridge (no traffic to a
+ * port OVS no longer knows), the VF comes home under its original name before its
+ * settings are restored, IPAM is released last but one, the state file last.
+ */
+export async function teardown(
+  d: TeardownDeps,
+  s: AttachmentState,
+  requestNetns?: string,
+): Promise<void> {
+  const log = d.logger.child({
+    containerID: s.containerID,
+    ifName: s.ifName,
+    pod: `${s.pod.namespace}/${s.pod.name}`,
+  });
+
+  if (s.representor) {
+    await d.ip.run(null, ['link', 'set', 'dev', s.representor, 'down'], { okExitCodes: [1, 255] });
+    try {
+      await d.vswitch.detachPort(s.representor);
+    } catch (err) {
+      // Someone else's port under our representor's name: not ours to remove.
+      if (err instanceof PortNotOwnedError)
+        log.warn({ port: s.representor }, 'port not owned by us left alone');
+      else throw err;
+    }
+  }
+
+  await returnVf(d, s, log);
+
+  if (s.mode === 'legacy' && s.knobsBefore && s.vf.pfNetdev) {
+    try {
+      await applyVfKnobs(d.ip, s.vf.pfNetdev, s.vf.vfIndex, s.knobsBefore);
+    } catch (err) {
+      if (isRetryable(err)) throw err;
+      log.warn({ err: errorMessage(err) }, 'could not restore VF settings');
+    }
+  }
+
+  if (s.ipam) {
+    const netns = requestNetns || s.netns;
+    await runIpam(d.runner, {
+      command: 'DEL',
+      containerID: s.containerID,
+      netns: (await netnsExists(netns)) ? netns : '',
+      ifName: s.ifName,
+      cniArgs: s.ipam.cniArgs,
+      path: s.ipam.path,
+      config: s.ipam.config,
+    });
+  }
+}
+
+/** Brings the VF netdev home under its original name, wherever it is now. */
+async function returnVf(
+  d: TeardownDeps,
+  s: AttachmentState,
+  log: TeardownDeps['logger'],
+): Promise<void> {
+  const home = s.vf.originalName;
+  if (home === null) return; // vfio-pci: nothing was moved
+  const restore = { mac: s.vf.originalMac, mtu: s.vf.originalMtu };
+  if (await netnsExists(s.netns)) {
+    if (await podHasLink(d.ip, s.netns, s.ifName)) {
+      await moveHome(d.ip, s.netns, s.ifName, home, restore);
+      await waitForHostName(d, s.vf.pci, home);
+      return;
+    }
+  }
+  // The pod netns is gone (the kernel sent the VF back under its in-pod name, or dev<ifindex>
+  // if that was taken) or the VF never left: find it by PCI address. Netns teardown runs in a
+  // kernel workqueue, so give a just-deleted netns a moment to hand the VF back.
+  const current = await pollUntil(async () => (await d.nics.vfNetdev(s.vf.pci)) ?? undefined, {
+    timeoutMs: s.addCompleted ? 3000 : 200,
+    intervalMs: 20,
+  });
+  if (current === undefined) {
+    log.warn({ vf: s.vf.pci }, 'VF netdev not found on the host; nothing to rename');
+    return;
+  }
+  const facts = await linkFacts(d.ip, null, current);
+  if (current === home && facts && facts.mac === s.vf.originalMac && facts.mtu === s.vf.originalMtu)
+    return;
+  await renameAtHome(d.ip, current, home, restore);
+  await waitForHostName(d, s.vf.pci, home);
+}
+
+/**
+ * sysfs shows the VF under its original name again before we call it home (udev may
+ * still be acting on the move).
+ */
+async function waitForHostName(d: TeardownDeps, pci: string, name: string): Promise<void> {
+  await pollUntil(async () => ((await d.nics.vfNetdev(pci)) === name ? true : undefined), {
+    timeoutMs: 2000,
+    intervalMs: 5,
+  });
+}
