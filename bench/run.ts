@@ -12,6 +12,7 @@ import type { Bench, SummaryRow } from './lib/types.js';
  */
 const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   sandbox: () => import('./sandbox/index.js'),
+  'ovsdb-attach': () => import('./ovsdb-attach/index.js'),
 };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
