@@ -1,5 +1,5 @@
-import { excerpt, isIdent } from './chars.js';
-import { parseCounter } from './counter.js';
+import { CLOSE, excerpt, isIdent } from './chars.js';
+import { parseCounterAt } from './counter.js';
 import type { Counter, DpAction, DpLayer, Offloaded } from './types.js';
 
 /**
@@ -17,7 +17,7 @@ export function parseAction(line: string, from: number, to: number): DpAction | 
   }
   // The scanner already checked the parentheses balance; a name that is not an identifier
   // means text OVS never prints as an action (e.g. `***12 leftover bytes*** (…)`).
-  if (!isIdent(line, from, open) || line.charCodeAt(to - 1) !== 0x29) {
+  if (!isIdent(line, from, open) || line.charCodeAt(to - 1) !== CLOSE) {
     return `bad action ${excerpt(line.slice(from, to))}`;
   }
   return { name: line.slice(from, open), args: line.slice(open + 1, to - 1) };
@@ -25,22 +25,51 @@ export function parseAction(line: string, from: number, to: number): DpAction | 
 
 /** `used:` is `%.3fs` seconds ago, or `never`. The clock may step, so allow a minus sign. */
 export function parseUsed(text: string): number | null | undefined {
-  if (text === 'never') return null;
-  const n = text.length - 1;
-  if (n < 1 || text.charCodeAt(n) !== 0x73 /* s */) return undefined;
-  let i = text.charCodeAt(0) === 0x2d /* - */ ? 1 : 0;
+  return parseUsedAt(text, 0, text.length);
+}
+
+function parseUsedAt(text: string, from: number, to: number): number | null | undefined {
+  if (to - from === 5 && text.startsWith('never', from)) return null;
+  const last = to - 1;
+  if (last <= from || text.charCodeAt(last) !== 0x73 /* s */) return undefined;
+  let i = text.charCodeAt(from) === 0x2d /* - */ ? from + 1 : from;
   let digits = 0;
   let dot = false;
-  for (; i < n; i++) {
+  for (; i < last; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x2e && !dot) dot = true;
     else if (c >= 0x30 && c <= 0x39) digits++;
     else return undefined;
   }
-  return digits > 0 ? Number(text.slice(0, n)) : undefined;
+  return digits > 0 ? Number(text.slice(from, last)) : undefined;
 }
 
-/** The `key:value` fields of one line, before it becomes a DpFlow. */
+/**
+ * The `key:value` names OVS prints around a flow (lib/dpctl.c format_dpif_flow,
+ * lib/dpif.c dpif_flow_stats_format), recognised in place so the common ones cost no
+ * string allocation.
+ */
+const KEYS = [
+  'packets',
+  'bytes',
+  'used',
+  'offloaded',
+  'dp',
+  'actions',
+  'ufid',
+  'flags',
+  'dp-extra-info',
+];
+
+/** The key in line[from, to) (followed by its `:`): a known constant, a new string, or null. */
+export function infoKey(line: string, from: number, to: number): string | null {
+  const len = to - from;
+  for (const k of KEYS) if (k.length === len && line.startsWith(k, from)) return k;
+  if (!isIdent(line, from, to)) return null;
+  return line.slice(from, to);
+}
+
+/** The `key:value` fields of one line, before they become a DpFlow. */
 export class InfoFields {
   ufid: string | null = null;
   packets: Counter | undefined = undefined;
@@ -51,43 +80,46 @@ export class InfoFields {
   dpExtraInfo: string | null = null;
   extra: Record<string, string> = {};
 
-  /** Records one field; returns an error message when its value is malformed. */
-  set(key: string, value: string): string | null {
+  /** Records one field, its value line[from, to); returns an error message if malformed. */
+  set(key: string, line: string, from: number, to: number): string | null {
     switch (key) {
       case 'packets':
       case 'bytes': {
         if (this[key] !== undefined) return `duplicate ${key}:`;
-        const c = parseCounter(value);
-        if (c === null) return `bad ${key}: value ${excerpt(value)}`;
+        const c = parseCounterAt(line, from, to);
+        if (c === null) return `bad ${key}: value ${excerpt(line.slice(from, to))}`;
         this[key] = c;
         return null;
       }
       case 'used': {
         if (this.used !== undefined) return 'duplicate used:';
-        const u = parseUsed(value);
-        if (u === undefined) return `bad used: value ${excerpt(value)}`;
+        const u = parseUsedAt(line, from, to);
+        if (u === undefined) return `bad used: value ${excerpt(line.slice(from, to))}`;
         this.used = u;
         return null;
       }
-      case 'ufid':
-        this.ufid = value;
-        return null;
       case 'dp':
         // dp_layer names in OVS 2.13–3.x; anything else (a vendor layer) is kept in extra.
-        if (value === 'tc' || value === 'ovs' || value === 'dpdk') this.dp = value;
-        else this.extra[key] = value;
+        if (to - from === 2 && line.startsWith('tc', from)) this.dp = 'tc';
+        else if (to - from === 3 && line.startsWith('ovs', from)) this.dp = 'ovs';
+        else if (to - from === 4 && line.startsWith('dpdk', from)) this.dp = 'dpdk';
+        else this.extra[key] = line.slice(from, to);
         return null;
       case 'offloaded':
-        if (value === 'yes' || value === 'partial') this.offloaded = value;
-        else this.extra[key] = value;
+        if (to - from === 3 && line.startsWith('yes', from)) this.offloaded = 'yes';
+        else if (to - from === 7 && line.startsWith('partial', from)) this.offloaded = 'partial';
+        else this.extra[key] = line.slice(from, to);
+        return null;
+      case 'ufid':
+        this.ufid = line.slice(from, to);
         return null;
       case 'dp-extra-info':
-        this.dpExtraInfo = value;
+        this.dpExtraInfo = line.slice(from, to);
         return null;
       case '__proto__':
         return 'reserved field name __proto__';
       default:
-        this.extra[key] = value;
+        this.extra[key] = line.slice(from, to);
         return null;
     }
   }

@@ -1,5 +1,7 @@
 import { CLOSE, COLON, COMMA, CR, excerpt, HASH, isBlank, isIdent, LF, OPEN } from './chars.js';
-import { InfoFields, parseAction } from './fields.js';
+import { scanKnownFields } from './fastmatch.js';
+import { infoKey, InfoFields, parseAction } from './fields.js';
+import { knownFieldAt } from './names.js';
 import type { DpAction, DpFlow, FlowLineError } from './types.js';
 
 /** Where the scanner is: before `actions:` (match fields, counters), in the actions, after. */
@@ -13,6 +15,10 @@ const AFTER = 2;
  */
 const HEADER = 'flow-dump from ';
 
+function fail(line: number, raw: string, message: string): FlowLineError {
+  return { line, message, raw };
+}
+
 export function isFlowLineError(x: DpFlow | FlowLineError | null): x is FlowLineError {
   return x !== null && 'message' in x;
 }
@@ -22,10 +28,11 @@ export function isFlowLineError(x: DpFlow | FlowLineError | null): x is FlowLine
  * `type=…`): a DpFlow, null for a line that is skipped (blank, `#` comment, `flow-dump from`
  * header), or a FlowLineError for anything else.
  *
- * One pass over the characters. Items are split at commas outside parentheses, so
+ * One pass. Items are split at commas outside parentheses, so
  * `set(tunnel(…,key6(bad key length 1, expected 0)(01)geneve(…)…)),2` stays one action and
  * vendor builds that drop the space after a comma (`used:3.990s,offloaded:yes,dp:tc,`)
- * parse like stock OVS.
+ * parse like stock OVS. The match section, most of a `-m` line, goes through a faster
+ * path first (scanKnownFields); whatever it leaves is scanned character by character.
  */
 export function parseFlowLine(text: string, lineNo = 1): DpFlow | FlowLineError | null {
   let n = text.length;
@@ -39,15 +46,24 @@ export function parseFlowLine(text: string, lineNo = 1): DpFlow | FlowLineError 
   while (i < n && isBlank(line.charCodeAt(i))) i++;
   if (i === n || line.charCodeAt(i) === HASH || line.startsWith(HEADER, i)) return null;
 
-  const fail = (message: string): FlowLineError => ({ line: lineNo, message, raw: line });
   const info = new InfoFields();
   const match: Record<string, string> = {};
   const actions: DpAction[] = [];
-  let phase: number = MATCH;
+  let phase = MATCH;
   // After actions: the field whose value may span several comma-separated items.
   let openKey: string | null = null;
   let openFrom = 0;
   let openTo = 0;
+
+  // `-m` puts the ufid first (lib/dpctl.c): take it before the match fast path.
+  if (line.startsWith('ufid:', i)) {
+    const comma = line.indexOf(',', i);
+    const end = comma < 0 ? n : comma;
+    info.ufid = line.slice(i + 5, end);
+    i = end;
+  }
+  while (i < n && (line.charCodeAt(i) === COMMA || isBlank(line.charCodeAt(i)))) i++;
+  i = scanKnownFields(line, i, n, match);
 
   while (i < n) {
     const c0 = line.charCodeAt(i);
@@ -66,7 +82,9 @@ export function parseFlowLine(text: string, lineNo = 1): DpFlow | FlowLineError 
         if (depth === 0 && open < 0 && colon < 0) open = i;
         depth++;
       } else if (c === CLOSE) {
-        if (depth === 0) return fail(`unbalanced parentheses: ")" at column ${i + 1}`);
+        if (depth === 0) {
+          return fail(lineNo, line, `unbalanced parentheses: ")" at column ${i + 1}`);
+        }
         depth--;
         if (depth === 0 && close < 0 && open >= 0) close = i;
       } else if (depth === 0) {
@@ -74,48 +92,49 @@ export function parseFlowLine(text: string, lineNo = 1): DpFlow | FlowLineError 
         if (c === COLON && colon < 0 && open < 0) colon = i;
       }
     }
-    if (depth !== 0) return fail(`unbalanced parentheses: ${depth} "(" not closed`);
+    if (depth !== 0) return fail(lineNo, line, `unbalanced parentheses: ${depth} "(" not closed`);
     let end = i;
     while (end > start && isBlank(line.charCodeAt(end - 1))) end--;
-    const isField = colon > start && isIdent(line, start, colon);
+    const key = colon > start ? infoKey(line, start, colon) : null;
 
     if (phase === MATCH) {
-      if (isField) {
-        const key = line.slice(start, colon);
-        if (key === 'actions') {
-          phase = ACTIONS;
-          let from = colon + 1;
-          while (from < end && isBlank(line.charCodeAt(from))) from++;
-          if (from < end) {
-            const a = parseAction(line, from, end);
-            if (typeof a === 'string') return fail(a);
-            actions.push(a);
-          }
-          continue;
+      if (key === 'actions') {
+        phase = ACTIONS;
+        let from = colon + 1;
+        while (from < end && isBlank(line.charCodeAt(from))) from++;
+        if (from < end) {
+          const a = parseAction(line, from, end);
+          if (typeof a === 'string') return fail(lineNo, line, a);
+          actions.push(a);
         }
-        const err = info.set(key, line.slice(colon + 1, end));
-        if (err !== null) return fail(err);
-      } else if (open > start && close === end - 1 && isIdent(line, start, open)) {
-        const name = line.slice(start, open);
-        if (name === '__proto__') return fail('reserved field name __proto__');
+      } else if (key !== null) {
+        const err = info.set(key, line, colon + 1, end);
+        if (err !== null) return fail(lineNo, line, err);
+      } else if (open > start && close === end - 1) {
+        const name =
+          knownFieldAt(line, start) ?? (isIdent(line, start, open) ? line.slice(start, open) : '');
+        if (name === '' || name.length !== open - start) {
+          return fail(lineNo, line, `not a flow field: ${excerpt(line.slice(start, end))}`);
+        }
+        if (name === '__proto__') return fail(lineNo, line, 'reserved field name __proto__');
         match[name] = line.slice(open + 1, close);
       } else if (!(end - start === 7 && line.startsWith('<empty>', start))) {
         // `<empty>` is how OVS prints a flow key with no attributes at all.
-        return fail(`not a flow field: ${excerpt(line.slice(start, end))}`);
+        return fail(lineNo, line, `not a flow field: ${excerpt(line.slice(start, end))}`);
       }
-    } else if (isField) {
+    } else if (key !== null) {
       if (openKey !== null) {
-        const err = info.set(openKey, line.slice(openFrom, openTo));
-        if (err !== null) return fail(err);
+        const err = info.set(openKey, line, openFrom, openTo);
+        if (err !== null) return fail(lineNo, line, err);
       }
-      openKey = line.slice(start, colon);
-      if (openKey === 'actions') return fail('duplicate actions:');
+      if (key === 'actions') return fail(lineNo, line, 'duplicate actions:');
+      openKey = key;
       phase = AFTER;
       openFrom = colon + 1;
       openTo = end;
     } else if (phase === ACTIONS) {
       const a = parseAction(line, start, end);
-      if (typeof a === 'string') return fail(a);
+      if (typeof a === 'string') return fail(lineNo, line, a);
       actions.push(a);
     } else {
       // A comma at depth 0 inside a field after the actions (free text such as
@@ -124,13 +143,13 @@ export function parseFlowLine(text: string, lineNo = 1): DpFlow | FlowLineError 
     }
   }
   if (openKey !== null) {
-    const err = info.set(openKey, line.slice(openFrom, openTo));
-    if (err !== null) return fail(err);
+    const err = info.set(openKey, line, openFrom, openTo);
+    if (err !== null) return fail(lineNo, line, err);
   }
-  if (phase === MATCH) return fail('not a flow: no "actions:" field');
-  if (info.packets === undefined) return fail('missing packets:');
-  if (info.bytes === undefined) return fail('missing bytes:');
-  if (info.used === undefined) return fail('missing used:');
+  if (phase === MATCH) return fail(lineNo, line, 'not a flow: no "actions:" field');
+  if (info.packets === undefined) return fail(lineNo, line, 'missing packets:');
+  if (info.bytes === undefined) return fail(lineNo, line, 'missing bytes:');
+  if (info.used === undefined) return fail(lineNo, line, 'missing used:');
   return {
     inPort: match.in_port ?? null,
     ufid: info.ufid,
