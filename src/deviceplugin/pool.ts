@@ -1,5 +1,11 @@
 import * as path from 'node:path';
-import { errorMessage, InvalidInputError, type Files, type Logger } from '../sys/index.js';
+import {
+  errorMessage,
+  InvalidInputError,
+  NotFoundError,
+  type Files,
+  type Logger,
+} from '../sys/index.js';
 import { containerResponse, devinfoDocument, devinfoFileName } from './allocate.js';
 import type { ResourceConfig } from './config.js';
 import { poolStates, sameDevices, toApiDevices, type PoolDeviceState } from './health.js';
@@ -142,29 +148,32 @@ export class Pool {
 
   /**
    * One response per container. Every ID is checked before anything is written, so a bad
-   * request changes nothing; then Multus device-info files are written for each device.
+   * request changes nothing; then a Multus device-info file is written for each device.
    */
   async allocate(containers: readonly (readonly string[])[]): Promise<ContainerAllocateResponse[]> {
     const resolved = containers.map((ids) => this.resolve(ids));
-    const out: ContainerAllocateResponse[] = [];
-    for (const members of resolved) {
-      for (const m of members) await this.writeDevinfo(m);
-      out.push(containerResponse(this.resource, members));
-    }
+    await Promise.all(resolved.flat().map((m) => this.writeDevinfo(m)));
     this.markAllocated(resolved.flat().map((m) => m.device.pci));
-    return out;
+    return resolved.map((members) => containerResponse(this.resource, members));
   }
 
+  /**
+   * Written in place, as upstream does: Multus reads the file during the pod's CNI ADD, which
+   * only starts after Allocate has returned, so no reader can see it half written. Allocate
+   * is on the pod start path and the directory is a tmpfs (/var/run): a synchronous write
+   * of ~100 bytes, the directory made only when missing.
+   */
   private async writeDevinfo(m: PoolMember): Promise<void> {
     const { files, devinfoDir } = this.opts;
     const file = path.join(devinfoDir, devinfoFileName(this.resource, m.device.pci));
     const doc = devinfoDocument(m.device, this.resource.selectors[m.selectorIndex]);
-    // Write-then-rename so Multus never reads half a file; no fsync: the directory is a
-    // tmpfs (/var/run) on nodes, and Allocate is on the pod start path.
-    const tmp = `${file}.tmp-${process.pid}`;
-    await files.mkdir(devinfoDir);
-    await files.writeText(tmp, doc);
-    await files.rename(tmp, file);
+    try {
+      files.writeTextSync(file, doc);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      await files.mkdir(devinfoDir);
+      files.writeTextSync(file, doc);
+    }
   }
 
   /** Removes this pool's device-info files (on stop, as upstream does). */
