@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   sandbox: () => import('./sandbox/index.js'),
   deviceplugin: () => import('./deviceplugin/index.js'),
   'ovsdb-attach': () => import('./ovsdb-attach/index.js'),
+  'flows-parse': () => import('./flows-parse/index.js'),
 };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
