@@ -53,17 +53,27 @@ export function pickPfNetdev(netdevs: readonly NetdevInfo[]): NetdevInfo | null 
 
 /**
  * This PF's number in representor names (`pf<N>vf<M>`). devlink knows it when it lists
- * host-local PF/VF ports under this PF's handle; otherwise it is the PCI function number,
- * which is what mlx5 (PCI_FUNC(devfn)), ice (hw->bus.func) and nfp (single PF: 0) print.
+ * host-local PF/VF ports under this PF's handle. Otherwise the drivers print the number they
+ * also give the uplink's physical port (`p<N>`: recent ice uses hw->pf_id for both,
+ * mlx5 its device index), which is the PCI function number on older kernels (ice
+ * hw->bus.func, mlx5 PCI_FUNC(devfn); nfp has one PF: 0). Both are accepted when they
+ * differ; another PF's number is not.
  */
-export function pfNumber(pfPci: string, ports: readonly DevlinkPort[]): number {
-  const nums = new Set<number>();
+export function pfNumbers(
+  pfPci: string,
+  ports: readonly DevlinkPort[],
+  uplink: NetdevInfo | null,
+): number[] {
+  const fromDevlink = new Set<number>();
   for (const p of ports) {
     if (p.device !== `pci/${pfPci}` || !isHostLocal(p) || p.pfnum === null) continue;
-    if (p.flavour === 'pcipf' || p.flavour === 'pcivf') nums.add(p.pfnum);
+    if (p.flavour === 'pcipf' || p.flavour === 'pcivf') fromDevlink.add(p.pfnum);
   }
-  const only = nums.size === 1 ? [...nums][0] : undefined;
-  return only ?? parsePciAddress(pfPci).fn;
+  if (fromDevlink.size === 1) return [...fromDevlink];
+  const nums = new Set([parsePciAddress(pfPci).fn]);
+  const port = uplink?.physPortName ? parsePhysPortName(uplink.physPortName) : null;
+  if (port?.kind === 'physical' && port.split === null) nums.add(port.port);
+  return [...nums];
 }
 
 /** Controller 0 (or no controller attribute: older kernels) and not external. */
@@ -116,14 +126,15 @@ export function matchRepresentors(
   }
   const fromDevlink = new Set([...out.keys(), ...ambiguous]);
 
-  const pfNum = pfNumber(facts.pfPci, facts.ports);
-  const uplinkSwitchId = pickUplink(facts.netdevs, opts)?.physSwitchId ?? null;
+  const uplink = pickUplink(facts.netdevs, opts);
+  const pfNums = pfNumbers(facts.pfPci, facts.ports, uplink);
+  const uplinkSwitchId = uplink?.physSwitchId ?? null;
   for (const nd of facts.netdevs) {
     if (!nd.physSwitchId || nd.physPortName === null) continue;
     if (uplinkSwitchId !== null && nd.physSwitchId !== uplinkSwitchId) continue;
     const p = parsePhysPortName(nd.physPortName);
     let vf: number | null = null;
-    if (p.kind === 'vf' && p.controller === null && p.pf === pfNum) vf = p.vf;
+    if (p.kind === 'vf' && p.controller === null && pfNums.includes(p.pf)) vf = p.vf;
     else if (p.kind === 'legacyVf' && opts.legacyPortNames && uplinkSwitchId !== null) vf = p.vf;
     if (vf !== null && !fromDevlink.has(vf)) claim(vf, nd.name);
   }

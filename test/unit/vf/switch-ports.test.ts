@@ -3,7 +3,7 @@ import {
   matchRepresentors,
   parsePhysPortName,
   parsePortShow,
-  pfNumber,
+  pfNumbers,
   pickUplink,
   type NetdevInfo,
 } from '../../../src/vf/index.js';
@@ -211,7 +211,7 @@ describe('matchRepresentors: devlink port show first', () => {
       [3, 'pf0vf3'],
     ]);
     expect([...pf1.values()]).toEqual(['pf1vf0', 'pf1vf1', 'pf1vf2', 'pf1vf3']);
-    expect(pfNumber('0000:03:00.1', ports)).toBe(1);
+    expect(pfNumbers('0000:03:00.1', ports, null)).toEqual([1]);
   });
 
   it('hypervisor capture (novaspec): flavour virtual VF netdevs are not representors of any PF', () => {
@@ -229,14 +229,46 @@ describe('matchRepresentors: devlink port show first', () => {
 });
 
 describe('matchRepresentors: sysfs fallback', () => {
-  it('uses this PF number: the PCI function when devlink says nothing', () => {
-    const netdevs = [nd('up1', 'p1'), nd('r10', 'pf1vf0'), nd('r00', 'pf0vf0')];
+  it('uses this PF number when devlink says nothing: PCI function and uplink p<N> agree', () => {
+    const reps = [nd('r10', 'pf1vf0'), nd('r00', 'pf0vf0')];
     expect([
-      ...matchRepresentors({ pfPci: '0000:03:00.1', netdevs, ports: [], vfIndexes: [0] }),
+      ...matchRepresentors({
+        pfPci: '0000:03:00.1',
+        netdevs: [nd('up1', 'p1'), ...reps],
+        ports: [],
+        vfIndexes: [0],
+      }),
     ]).toEqual([[0, 'r10']]);
     expect([
-      ...matchRepresentors({ pfPci: '0000:03:00.0', netdevs, ports: [], vfIndexes: [0] }),
+      ...matchRepresentors({
+        pfPci: '0000:03:00.0',
+        netdevs: [nd('up0', 'p0'), ...reps],
+        ports: [],
+        vfIndexes: [0],
+      }),
     ]).toEqual([[0, 'r00']]);
+    // no uplink found (e.g. mid-rename): the PCI function alone decides
+    expect([
+      ...matchRepresentors({ pfPci: '0000:03:00.1', netdevs: reps, ports: [], vfIndexes: [0] }),
+    ]).toEqual([[0, 'r10']]);
+  });
+
+  it("recent ice names reps by hw pf_id, which the uplink's p<N> carries too", () => {
+    // A PF on PCI function 2 whose firmware PF id is 0: both numbers are this PF's.
+    const netdevs = [nd('up', 'p0'), nd('r0', 'pf0vf0'), nd('r1', 'pf2vf1'), nd('x', 'pf1vf2')];
+    const m = matchRepresentors({
+      pfPci: '0000:51:00.2',
+      netdevs,
+      ports: [],
+      vfIndexes: [0, 1, 2],
+    });
+    expect([...m]).toEqual([
+      [0, 'r0'],
+      [1, 'r1'],
+    ]);
+    expect(pfNumbers('0000:51:00.2', [], netdevs[0]!)).toEqual([2, 0]);
+    // a split uplink's port number says nothing about the PF
+    expect(pfNumbers('0000:51:00.2', [], nd('up', 'p0s1'))).toEqual([2]);
   });
 
   it('a switch port of another switch is not a representor of this PF', () => {
