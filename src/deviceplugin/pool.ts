@@ -88,11 +88,14 @@ export class Pool {
     );
     this.devices = next;
     for (const s of this.states) {
-      if (s.verdict.reason !== null && !wasUnhealthy.has(s.member.device.pci)) {
+      const pci = s.member.device.pci;
+      if (s.verdict.reason !== null && !wasUnhealthy.has(pci)) {
         this.opts.logger.warn(
-          { resource: this.fullName, device: s.member.device.pci, reason: s.verdict.reason },
+          { resource: this.fullName, device: pci, reason: s.verdict.reason },
           'device unhealthy',
         );
+      } else if (s.verdict.reason === null && wasUnhealthy.has(pci)) {
+        this.opts.logger.info({ resource: this.fullName, device: pci }, 'device healthy again');
       }
     }
     this.broadcast();

@@ -28,7 +28,10 @@ export function devicePluginService(pool: Pool, logger: Logger): DevicePluginImp
           if (!call.cancelled && call.writable) call.write(resp);
         },
       });
+      let open = true;
       const done = () => {
+        if (!open) return;
+        open = false;
         remove();
         logger.info({ resource: pool.fullName }, 'ListAndWatch closed');
       };
