@@ -1,4 +1,4 @@
-import { errorMessage, pollUntil, type Logger } from '../sys/index.js';
+import { errorMessage, OvsOffloadError, pollUntil, type Logger } from '../sys/index.js';
 import {
   bindDriver,
   readPf,
@@ -266,7 +266,7 @@ async function restoreDrivers(
 /** The step's effect, as the kernel now reports it. */
 function verify(pf: PfInfo, step: PlanStep, unbound: readonly { pci: string }[]): void {
   const fail = (msg: string) => {
-    throw new Error(`not in effect after the step: ${msg}`);
+    throw new OvsOffloadError(`verify ${step.op}: not in effect after the step: ${msg}`);
   };
   switch (step.op) {
     case 'setNumVfs':

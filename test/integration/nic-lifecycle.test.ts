@@ -59,9 +59,8 @@ describe('VF lifecycle on the emulated NIC', () => {
       nic: { identity: 'mlx5', vfsPerPf: 0, eswitchMode: 'legacy', autoprobe: false },
     });
     const ctx = ctxOf(nic);
-    const t0 = Date.now();
-    await setNumVfs(ctx, PF, 2, { timeoutMs: 20_000 });
-    expect(Date.now() - t0).toBeLessThan(4_000);
+    // Waiting for drivers would take the 5 s probe grace and time out here, naming them.
+    await setNumVfs(ctx, PF, 2, { timeoutMs: 4_500 });
     expect((await readPf(ctx, PF)).vfs.map((v) => [v.driver, v.netdev])).toEqual([
       [null, null],
       [null, null],
