@@ -123,7 +123,23 @@ export class PoolEndpoint {
       this.opts.logger.warn({ resource: this.pool.fullName, reason }, 'restarting device plugin');
       this.restarts++;
       await this.doStop();
-      await this.doStart();
+      try {
+        await this.doStart();
+      } catch (err) {
+        // Not serving now (a socket we cannot bind yet, a directory being re-created):
+        // nothing else would bring us back, so try again later.
+        await this.doStop().catch(() => undefined);
+        const delay = this.backoff.next();
+        this.opts.logger.error(
+          { resource: this.pool.fullName, err: errorMessage(err), retryInMs: delay },
+          'device plugin restart failed',
+        );
+        this.clearRetry();
+        this.retry = unrefTimeout(() => {
+          this.retry = undefined;
+          void this.restart('retry after a failed restart');
+        }, delay);
+      }
     });
   }
 
@@ -258,7 +274,9 @@ export class PoolEndpoint {
     const server = this.server;
     this.server = undefined;
     server?.forceShutdown();
-    await this.opts.files.rm(this.socketPath);
-    if (this.mode === 'plugin-watcher') await this.opts.files.rm(this.registrySocketPath);
+    // Best effort: the kubelet may have removed them, or its directory, already.
+    const sockets = [this.socketPath];
+    if (this.mode === 'plugin-watcher') sockets.push(this.registrySocketPath);
+    for (const s of sockets) await this.opts.files.rm(s).catch(() => undefined);
   }
 }

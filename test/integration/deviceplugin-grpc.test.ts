@@ -276,6 +276,29 @@ describe('device plugin over gRPC: start-up details', () => {
     expect(reg.mode).toBe('register');
   });
 
+  it('a restart that cannot listen yet is retried until it can', async () => {
+    const h = await startWithKubelet({
+      mode: 'register',
+      resourceList: [RESOURCES[1]],
+      source: new StaticSource(node()),
+    });
+    await h.kubelet.waitForRegistration('intel.com/sriov-net');
+    await h.kubelet.stop();
+    // device-plugins/ replaced by a plain file: nothing can be bound there.
+    const dir = path.join(h.kubeletDir, 'device-plugins');
+    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(dir, 'not a directory');
+    await waitUntil(() => h.manager.pools()[0]!.restarts >= 2, 5000, 'failed restarts retried');
+    expect(h.manager.pools()[0]!.registered).toBe(false);
+    rmSync(dir);
+    const k2 = h.track(await h.kubelet.restart());
+    await k2.waitForRegistration('intel.com/sriov-net', 0, 5000);
+    await k2
+      .plugin('intel.com/sriov-net')
+      .listAndWatch()
+      .waitFor((d) => d.length === 3);
+  });
+
   it('remembers allocations from the kubelet checkpoint: a VF in a pod is not "vanished"', async () => {
     const snap = node();
     snap.devices[1]!.netdev = null; // 0000:03:00.3 is in a pod
