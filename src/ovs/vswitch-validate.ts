@@ -95,3 +95,21 @@ export function assertOwner(owner: unknown): string {
   }
   return owner;
 }
+
+/** other_config values: strings to set, null to remove. */
+export function checkConfigValues(
+  values: Record<string, string | null>,
+): Record<string, string | null> {
+  if (typeof values !== 'object' || values === null) {
+    throw new InvalidInputError('other_config', 'must be an object');
+  }
+  const out: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (k.length === 0) throw new InvalidInputError('other_config', 'has an empty key');
+    if (v !== null && typeof v !== 'string') {
+      throw new InvalidInputError(`other_config.${k}`, 'must be a string or null');
+    }
+    out[k] = v;
+  }
+  return out;
+}

@@ -14,23 +14,26 @@ import {
   PortNotOwnedError,
 } from './errors.js';
 import {
-  guard,
   integerValue,
   map,
-  namedUuid,
   optionalInteger,
   optionalString,
-  set,
   stringMap,
-  UuidNamer,
   uuid,
-  type Operation,
-  type Row,
+  uuidValue,
 } from './ovsdb/index.js';
+import {
+  attachOps,
+  createBridgeOps,
+  detachOps,
+  isGuardFailure,
+  otherConfigOps,
+} from './vswitch-ops.js';
 import {
   assertOwner,
   assertPortName,
   assertStringMap,
+  checkConfigValues,
   validateAttach,
 } from './vswitch-validate.js';
 import { readOpenVswitchMap, readTopology, rowsOf, type Topology } from './vswitch-topology.js';
@@ -106,7 +109,7 @@ export class Vswitch {
         ]);
         const row = sel?.rows?.[0];
         if (row) {
-          const id = uuidOf(row);
+          const id = uuidValue(row._uuid);
           if (opts.datapathType !== undefined && row.datapath_type !== opts.datapathType) {
             await this.client.transact(VSWITCH_DB, [
               {
@@ -197,26 +200,9 @@ export class Vswitch {
         if (!row) return false;
         const found = stringMap(row.external_ids)[OWNER_KEY];
         if (found !== this.owner) throw new PortNotOwnedError(name, found ?? null, this.owner);
-        const portRef = uuid(uuidOf(row));
+        const portUuid = uuidValue(row._uuid);
         try {
-          await this.client.transact(VSWITCH_DB, [
-            // Still there and still ours at commit time, or nothing happens.
-            guard(
-              'Port',
-              [
-                ['_uuid', '==', portRef],
-                ['external_ids', 'includes', map({ [OWNER_KEY]: this.owner })],
-              ],
-              [{ _uuid: portRef }],
-              ['_uuid'],
-            ),
-            {
-              op: 'mutate',
-              table: 'Bridge',
-              where: [['ports', 'includes', set([portRef])]],
-              mutations: [['ports', 'delete', set([portRef])]],
-            },
-          ]);
+          await this.client.transact(VSWITCH_DB, detachOps(portUuid, this.owner));
           this.logger.debug({ port: name }, 'port detached');
           return true;
         } catch (err) {
@@ -337,20 +323,7 @@ export class Vswitch {
       const current = await readOpenVswitchMap(this.client, 'other_config');
       const changed = Object.entries(wanted).filter(([k, v]) => (current[k] ?? null) !== v);
       if (changed.length === 0) return false;
-      const put: Record<string, string> = {};
-      for (const [k, v] of changed) if (v !== null) put[k] = v;
-      const res = await this.client.transact(VSWITCH_DB, [
-        {
-          op: 'mutate',
-          table: 'Open_vSwitch',
-          where: [],
-          // A map "insert" keeps existing keys, so changed keys are deleted first.
-          mutations: [
-            ['other_config', 'delete', set(changed.map(([k]) => k))],
-            ['other_config', 'insert', map(put)],
-          ],
-        },
-      ]);
+      const res = await this.client.transact(VSWITCH_DB, otherConfigOps(changed));
       if (res[0]?.count !== 1) throw new NotFoundError('Open_vSwitch row');
       this.logger.info({ changed: Object.fromEntries(changed) }, 'other_config updated');
       return true;
@@ -455,92 +428,4 @@ export class Vswitch {
       throw new OvsOffloadError(`${what}: ${errorMessage(err)}`, { cause: err });
     }
   }
-}
-
-/** The leading guard (a wait with timeout 0) did not hold: the precondition is false. */
-function isGuardFailure(err: unknown): boolean {
-  return err instanceof OvsdbError && err.index === 0 && err.error === 'timed out';
-}
-
-function uuidOf(row: Row): string {
-  const v = row._uuid;
-  if (!Array.isArray(v) || v[0] !== 'uuid' || typeof v[1] !== 'string') {
-    throw new OvsdbProtocolError('select: row without _uuid');
-  }
-  return v[1];
-}
-
-function checkConfigValues(values: Record<string, string | null>): Record<string, string | null> {
-  if (typeof values !== 'object' || values === null) {
-    throw new InvalidInputError('other_config', 'must be an object');
-  }
-  const out: Record<string, string | null> = {};
-  for (const [k, v] of Object.entries(values)) {
-    if (k.length === 0) throw new InvalidInputError('other_config', 'has an empty key');
-    if (v !== null && typeof v !== 'string') {
-      throw new InvalidInputError(`other_config.${k}`, 'must be a string or null');
-    }
-    out[k] = v;
-  }
-  return out;
-}
-
-function attachOps(req: ReturnType<typeof validateAttach>): Operation[] {
-  const names = new UuidNamer();
-  const iface = names.name(`iface_${req.name}`);
-  const port = names.name(`port_${req.name}`);
-  const ifaceRow: Row = {
-    name: req.name,
-    type: req.type,
-    options: map(req.options),
-    external_ids: map(req.interfaceExternalIds),
-  };
-  if (req.ofportRequest !== undefined) ifaceRow.ofport_request = req.ofportRequest;
-  if (req.mtuRequest !== undefined) ifaceRow.mtu_request = req.mtuRequest;
-  const portRow: Row = {
-    name: req.name,
-    interfaces: namedUuid(iface),
-    external_ids: map(req.portExternalIds),
-  };
-  if (req.tag !== undefined) portRow.tag = req.tag;
-  return [
-    guard('Bridge', [['name', '==', req.bridge]], [{ name: req.bridge }], ['name']),
-    { op: 'insert', table: 'Interface', row: ifaceRow, 'uuid-name': iface },
-    { op: 'insert', table: 'Port', row: portRow, 'uuid-name': port },
-    {
-      op: 'mutate',
-      table: 'Bridge',
-      where: [['name', '==', req.bridge]],
-      mutations: [['ports', 'insert', set([namedUuid(port)])]],
-    },
-  ];
-}
-
-function createBridgeOps(name: string, datapathType: string | undefined): Operation[] {
-  const names = new UuidNamer();
-  const iface = names.name(`iface_${name}`);
-  const port = names.name(`port_${name}`);
-  const br = names.name(`br_${name}`);
-  return [
-    // Exactly one Open_vSwitch row, or the new bridge would be unreferenced and vanish.
-    guard('Open_vSwitch', [], [{}], []),
-    { op: 'insert', table: 'Interface', row: { name, type: 'internal' }, 'uuid-name': iface },
-    { op: 'insert', table: 'Port', row: { name, interfaces: namedUuid(iface) }, 'uuid-name': port },
-    {
-      op: 'insert',
-      table: 'Bridge',
-      row: {
-        name,
-        ports: namedUuid(port),
-        ...(datapathType !== undefined ? { datapath_type: datapathType } : {}),
-      },
-      'uuid-name': br,
-    },
-    {
-      op: 'mutate',
-      table: 'Open_vSwitch',
-      where: [],
-      mutations: [['bridges', 'insert', set([namedUuid(br)])]],
-    },
-  ];
 }

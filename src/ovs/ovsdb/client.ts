@@ -10,19 +10,13 @@ import {
 import {
   OvsdbClosedError,
   OvsdbDisconnectedError,
-  OvsdbError,
   OvsdbProtocolError,
   OvsdbTimeoutError,
 } from '../errors.js';
 import { RpcConnection } from './connection.js';
 import { openSocket, parseEndpoint, type Endpoint } from './endpoint.js';
-import {
-  monitorParams,
-  parseUpdates,
-  type Monitor,
-  type MonitorEvent,
-  type MonitorRequest,
-} from './monitor.js';
+import type { Monitor, MonitorRequest } from './monitor.js';
+import { MonitorRegistry } from './monitor-registry.js';
 import type { Operation, OperationResult } from './operations.js';
 import { databaseSchemaSchema, listDbsSchema, type DatabaseSchema } from './schemas.js';
 import { checkTransactResult } from './transact-result.js';
@@ -61,13 +55,6 @@ interface Request {
   cleanup: () => void;
 }
 
-interface MonitorEntry {
-  id: string;
-  version: 1 | 2;
-  req: MonitorRequest;
-  active: boolean;
-}
-
 /**
  * An RFC 7047 client for ovsdb-server over `unix:` or `tcp:`.
  *
@@ -90,8 +77,7 @@ export class OvsdbClient {
   private lastError: Error | undefined;
   private readonly queue: Request[] = [];
   private readonly inflight = new Set<Request>();
-  private readonly monitors = new Map<string, MonitorEntry>();
-  private monitorSeq = 0;
+  private readonly monitors: MonitorRegistry;
   private readonly connectListeners = new Set<() => void>();
   private readonly disconnectListeners = new Set<(reason: Error) => void>();
   private socketClosed: Promise<void> = Promise.resolve();
@@ -110,6 +96,11 @@ export class OvsdbClient {
       connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
       maxMessageBytes: opts.maxMessageBytes ?? 8 * 1024 * 1024,
     };
+    this.monitors = new MonitorRegistry(
+      (method, params, opts, onResult) => this.call(method, params, opts, onResult),
+      () => this.isConnected,
+      this.logger,
+    );
     this.startConnect();
   }
 
@@ -193,12 +184,12 @@ export class OvsdbClient {
 
   /** `monitor` (RFC 7047 §4.1.5): updates carry whole new rows. */
   monitor(req: MonitorRequest, opts?: CallOptions): Promise<Monitor> {
-    return this.startMonitor(1, req, opts);
+    return this.monitors.start(1, req, opts);
   }
 
   /** `monitor_cond` (ovsdb-server(7)): conditions per table; `modify` updates carry diffs. */
   monitorCond(req: MonitorRequest, opts?: CallOptions): Promise<Monitor> {
-    return this.startMonitor(2, req, opts);
+    return this.monitors.start(2, req, opts);
   }
 
   /**
@@ -338,96 +329,6 @@ export class OvsdbClient {
     );
   }
 
-  private async startMonitor(
-    version: 1 | 2,
-    req: MonitorRequest,
-    opts?: CallOptions,
-  ): Promise<Monitor> {
-    const id = `m${++this.monitorSeq}`;
-    const entry: MonitorEntry = { id, version, req, active: false };
-    const params = monitorParams(version, req, id);
-    // Registered before the request leaves: updates may follow the reply in the same chunk.
-    this.monitors.set(id, entry);
-    try {
-      await this.call(version === 1 ? 'monitor' : 'monitor_cond', params, opts, (result) => {
-        entry.active = true;
-        req.onEvent(parseUpdates(version, true, result));
-      });
-    } catch (err) {
-      this.monitors.delete(id);
-      throw err;
-    }
-    return {
-      id,
-      db: req.db,
-      close: async () => {
-        if (!this.monitors.delete(id) || !this.isConnected) return;
-        try {
-          await this.call('monitor_cancel', [id]);
-        } catch (err) {
-          // Gone with the connection, or already unknown to the server: either way it is over.
-          this.logger.debug({ monitor: id, err: errorMessage(err) }, 'monitor_cancel failed');
-        }
-      },
-    };
-  }
-
-  private resendMonitor(entry: MonitorEntry, conn: RpcConnection): void {
-    const method = entry.version === 1 ? 'monitor' : 'monitor_cond';
-    const params = monitorParams(entry.version, entry.req, entry.id);
-    const onResult = (result: unknown) => {
-      if (this.monitors.get(entry.id) !== entry) return;
-      entry.req.onEvent(parseUpdates(entry.version, true, result));
-    };
-    conn.send(method, params, {
-      resolve: (result) => {
-        try {
-          onResult(result);
-        } catch (err) {
-          if (err instanceof OvsdbProtocolError) conn.destroy(err);
-          else
-            this.logger.warn(
-              { monitor: entry.id, err: errorMessage(err) },
-              'monitor consumer failed',
-            );
-        }
-      },
-      reject: (err) => {
-        // A lost connection re-sends on the next one; a refusal ends the monitor.
-        if (err instanceof OvsdbError && this.monitors.delete(entry.id)) {
-          this.logger.warn({ monitor: entry.id, err: err.message }, 'monitor not re-established');
-          entry.req.onError?.(err);
-        }
-      },
-    });
-  }
-
-  private onNotification(method: string, params: unknown[]): void {
-    if (method !== 'update' && method !== 'update2') {
-      this.logger.debug({ method }, 'ovsdb notification ignored');
-      return;
-    }
-    const entry = this.monitors.get(String(params[0]));
-    if (!entry?.active) return;
-    const version = method === 'update' ? 1 : 2;
-    if (version !== entry.version) {
-      throw new OvsdbProtocolError(
-        `read ovsdb ${method}: monitor ${entry.id} is version ${entry.version}`,
-      );
-    }
-    // A malformed update throws here and drops the connection: the monitor is then re-sent
-    // and its consumer gets a fresh initial state instead of a cache we know is wrong.
-    // A consumer that finds the stream inconsistent (a diff for a row it never saw) throws
-    // OvsdbProtocolError to the same effect.
-    const event: MonitorEvent = parseUpdates(version, false, params[1]);
-    try {
-      entry.req.onEvent(event);
-    } catch (err) {
-      if (err instanceof OvsdbProtocolError) throw err;
-      this.logger.warn({ monitor: entry.id, err: errorMessage(err) }, 'monitor consumer failed');
-    }
-  }
-
   private startConnect(): void {
     if (this.closed) return;
     this.reconnectTimer = undefined;
@@ -467,7 +368,7 @@ export class OvsdbClient {
         logger: this.logger,
       },
       {
-        onNotification: (method, params) => this.onNotification(method, params),
+        onNotification: (method, params) => this.monitors.dispatch(method, params),
         onClose: (reason) => this.onConnectionClosed(conn, reason),
         // Reset only once the server has answered: one that accepts and then drops every
         // connection must not be hammered at the initial delay forever.
@@ -481,7 +382,7 @@ export class OvsdbClient {
       this.connections === 1 ? 'ovsdb connected' : 'ovsdb reconnected',
     );
     // Monitors first, so their fresh initial state precedes the replies to queued calls.
-    for (const entry of this.monitors.values()) if (entry.active) this.resendMonitor(entry, conn);
+    this.monitors.resendAll(conn);
     for (const req of this.queue.splice(0)) this.dispatch(req, conn);
     for (const fn of [...this.connectListeners]) fn();
   }
