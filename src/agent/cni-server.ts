@@ -118,6 +118,26 @@ export class CniServer {
       return;
     }
     const started = process.hrtime.bigint();
+    let body: AgentRequest | undefined;
+    const done = (outcome: 'ok' | 'error', code?: number, msg?: string) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.observe?.(op, outcome, seconds, code);
+      // One line per request: what the runtime asked, for which pod, how it ended, how long.
+      this.logger[outcome === 'ok' ? 'info' : 'warn'](
+        {
+          op,
+          containerID: body?.containerID,
+          ifName: body?.ifName,
+          pod: body?.args.K8S_POD_NAME
+            ? `${body.args.K8S_POD_NAMESPACE ?? ''}/${body.args.K8S_POD_NAME}`
+            : undefined,
+          outcome,
+          ...(code !== undefined ? { code, err: msg } : {}),
+          ms: Math.round(seconds * 1e6) / 1e3,
+        },
+        'cni request',
+      );
+    };
     try {
       if (!this.accepting) {
         throw new CniError(
@@ -134,20 +154,21 @@ export class CniServer {
           : new CniError(CniCode.DecodeFailure, `decode request: ${errorMessage(err)}`);
       }
       const parsed = RequestSchema.safeParse(raw);
-      if (!parsed.success)
+      if (!parsed.success) {
         throw new CniError(
           CniCode.DecodeFailure,
           `decode request: ${parsed.error.issues[0]?.message ?? 'bad shape'}`,
         );
-      const body = parsed.data;
+      }
+      body = parsed.data;
       let result: CniResult | undefined;
       if (op === 'add') result = await this.handler.add(body);
       else await this.handler[op](body);
-      this.observe?.(op, 'ok', Number(process.hrtime.bigint() - started) / 1e9);
+      done('ok');
       this.reply(res, 200, result ? { result } : {});
     } catch (err) {
       const e = toCniError(err);
-      this.observe?.(op, 'error', Number(process.hrtime.bigint() - started) / 1e9, e.code);
+      done('error', e.code, e.message);
       this.reply(res, httpStatusOf(e.code), {
         code: e.code,
         msg: e.message,

@@ -139,6 +139,19 @@ export class NicCache {
     };
   }
 
+  /** MAC and MTU of a VF's host netdev, from sysfs (no `ip` fork on the pod-start path). */
+  async netdevFacts(
+    pci: string,
+    name: string,
+  ): Promise<{ mac: string | null; mtu: number | null }> {
+    const dir = `bus/pci/devices/${pci}/net/${name}`;
+    const [mac, mtu] = await Promise.all([
+      this.ctx.sysfs.readOrNull(`${dir}/address`),
+      this.ctx.sysfs.readOrNull(`${dir}/mtu`),
+    ]);
+    return { mac: mac?.trim() || null, mtu: mtu && /^\d+$/.test(mtu.trim()) ? Number(mtu) : null };
+  }
+
   /** The current host netdev of a VF (after it came home under another name). */
   async vfNetdev(pci: string): Promise<string | null> {
     const names = await this.ctx.sysfs.listOrEmpty(`bus/pci/devices/${pci}/net`);

@@ -78,8 +78,18 @@ export class StateStore {
     return path.join(this.dir, `${containerID}-${ifName}.json`);
   }
 
+  /**
+   * Atomic (write + rename) but not fsync'd: the record must survive an agent crash, which
+   * the page cache does; a node crash reboots the node, and with it every pod and VF this
+   * record could describe. Skipping fsync keeps two disk flushes off every pod start.
+   */
   async write(s: AttachmentState): Promise<void> {
-    await files.writeAtomic(this.file(s.containerID, s.ifName), JSON.stringify(s, null, 2) + '\n');
+    await files.writeAtomic(
+      this.file(s.containerID, s.ifName),
+      JSON.stringify(s, null, 2) + '\n',
+      0o600,
+      false,
+    );
   }
 
   async read(containerID: string, ifName: string): Promise<AttachmentState | null> {

@@ -76,13 +76,13 @@ export class Files {
   }
 
   /** Write then rename, so a reader (or a crash) never sees half a file. */
-  async writeAtomic(p: string, data: string, mode = 0o600): Promise<void> {
+  async writeAtomic(p: string, data: string, mode = 0o600, fsync = true): Promise<void> {
     const tmp = `${p}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     try {
       const fh = await fsp.open(tmp, 'w', mode);
       try {
         await fh.writeFile(data);
-        await fh.sync();
+        if (fsync) await fh.sync();
       } finally {
         await fh.close();
       }

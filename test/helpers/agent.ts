@@ -1,9 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, symlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll } from 'vitest';
 import type { AgentConfigInput } from '../../src/agent/config.js';
+import {
+  launchAgent,
+  sandboxAgentConfig,
+  type AgentProcess,
+  type SandboxAgentConfig,
+} from '../../src/sandbox/index.js';
 // Imported for its side effect first: sandbox cleanup (afterAll) must run after agents stop.
 import './sandbox.js';
 import type { Node } from './sandbox.js';
@@ -14,86 +20,45 @@ import type { Node } from './sandbox.js';
  * runs there too, invoked like a container runtime invokes it (env + stdin).
  */
 const repo = path.resolve(import.meta.dirname, '../..');
-const running: AgentProcess[] = [];
+const running: TestAgent[] = [];
 
 afterAll(async () => {
   for (const a of running.splice(0)) await a.stop();
 });
 
-export interface AgentProcess {
-  proc: ChildProcess;
-  configFile: string;
+/** An agent process plus a synchronous log read, for assertion messages. */
+export interface TestAgent {
+  proc: AgentProcess;
   socket: string;
   stateDir: string;
   log(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-  exited: Promise<number | null>;
 }
 
-export function agentConfig(node: Node, patch: Partial<AgentConfigInput> = {}): AgentConfigInput {
+export function agentConfig(node: Node, patch: Partial<AgentConfigInput> = {}): SandboxAgentConfig {
   return {
-    sysfsRoot: node.nic.sysfsRoot,
-    nodeName: `node-${node.sb.id}`,
-    stateDir: path.join(node.sb.dir, 'state'),
-    ovs: { db: node.ovs.dbTarget, bridge: 'br-int' },
-    nics: [{ pci: '0000:03:00.0' }],
-    cni: { socket: path.join(node.sb.dir, 'cni.sock') },
-    metrics: { listen: null },
-    ...patch,
+    ...sandboxAgentConfig(node.sb, node.ovs, node.nic),
+    ...(patch as Record<string, unknown>),
   };
 }
 
 export async function startAgent(
   node: Node,
-  cfg: AgentConfigInput,
+  cfg: SandboxAgentConfig,
   opts: { waitReady?: boolean } = {},
-): Promise<AgentProcess> {
-  const configFile = path.join(node.sb.dir, `agent-${Date.now()}.json`);
-  await writeFile(configFile, JSON.stringify(cfg, null, 2));
-  let out = '';
-  const proc = spawn(
-    'nsenter',
-    [
-      `--net=${node.sb.hostNetnsPath}`,
-      path.join(repo, 'bin/ovs-offload'),
-      'agent',
-      '--config',
-      configFile,
-    ],
-    {
-      env: {
-        ...process.env,
-        PATH: node.nic.path,
-        OVS_OFFLOAD_LOG_LEVEL: process.env.OVS_OFFLOAD_LOG_LEVEL ?? 'debug',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const socket = cfg.cni?.socket ?? '/run/ovs-offload/cni.sock';
-  const a: AgentProcess = {
+): Promise<TestAgent> {
+  const proc = await launchAgent(node.sb, node.nic, cfg, {
+    logLevel: process.env.OVS_OFFLOAD_LOG_LEVEL ?? 'debug',
+    waitReady: opts.waitReady ?? true,
+  });
+  const a: TestAgent = {
     proc,
-    configFile,
-    socket,
-    stateDir: cfg.stateDir ?? '/var/lib/ovs-offload',
-    log: () => out,
-    exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
-    },
+    socket: proc.socket,
+    stateDir: proc.stateDir,
+    log: () => (existsSync(proc.logFile) ? readFileSync(proc.logFile, 'utf8') : ''),
+    stop: (signal) => proc.stop(signal),
   };
   running.push(a);
-  if (opts.waitReady ?? true) {
-    const start = Date.now();
-    while (!out.includes('"agent ready"')) {
-      if (proc.exitCode !== null) throw new Error(`agent exited ${proc.exitCode}:\n${out}`);
-      if (Date.now() - start > 30_000) throw new Error(`agent not ready in 30 s:\n${out}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
   return a;
 }
 

@@ -6,7 +6,7 @@ import {
   execPlugin,
   ipamAllocations,
   startAgent,
-  type AgentProcess,
+  type TestAgent,
 } from '../helpers/agent.js';
 import { eventually, externalIds, newNode, type Node } from '../helpers/sandbox.js';
 
@@ -14,7 +14,7 @@ import { eventually, externalIds, newNode, type Node } from '../helpers/sandbox.
 
 interface Setup {
   node: Node;
-  agent: AgentProcess;
+  agent: TestAgent;
   ipamDir: string;
   conf(patch?: Record<string, unknown>): Record<string, unknown>;
 }

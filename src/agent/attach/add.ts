@@ -1,14 +1,16 @@
 import { CniCode, CniError } from '../../cni/errors.js';
 import type { CniResult, CniResultInterface } from '../../cni/types.js';
 import { OWNER_KEY } from '../../ovs/vswitch-types.js';
+import { ATTACHMENT_KEY } from './keys.js';
 import type { Vswitch } from '../../ovs/vswitch.js';
 import type { CommandRunner, Ip, Logger } from '../../sys/index.js';
 import { applyVfKnobs, readVfKnobs, USERSPACE_DRIVERS, type VfKnobs } from '../../vf/index.js';
 import type { AgentConfig } from '../config.js';
 import { runIpam } from '../ipam.js';
 import type { NicCache, ResolvedVf } from '../nic-cache.js';
-import { configureAddresses, moveIntoPod } from '../podnet.js';
+import { moveIntoPod } from '../podnet.js';
 import type { AttachmentState, StateStore } from '../state.js';
+import type { Timeline } from '../timeline.js';
 import type { AttachRequest } from './request.js';
 import { buildResult } from './result.js';
 
@@ -79,6 +81,7 @@ export async function addAttachment(
   req: AttachRequest,
   vf: ResolvedVf,
   s: AttachmentState,
+  t: Timeline,
 ): Promise<CniResult> {
   const log = d.logger.child({
     containerID: req.containerID,
@@ -108,11 +111,13 @@ export async function addAttachment(
     }
   }
   s.result = ip as Record<string, unknown> | null;
+  t.mark('ipam');
 
   if (s.mode === 'offload') {
     const rep = s.representor;
     if (!rep) throw new Error('no representor recorded');
-    await d.vswitch.attachPort({
+    const attachment = `${req.containerID}/${req.ifName}`;
+    const res = await d.vswitch.attachPort({
       bridge: s.bridge ?? d.config.ovs.bridge,
       name: rep,
       interfaceExternalIds: {
@@ -122,14 +127,25 @@ export async function addAttachment(
         pod_namespace: req.pod.namespace,
         pod_netns: req.netns,
         ...(ipList(ip) ? { ip: ipList(ip) } : {}),
-        'ovs-offload-attachment': `${req.containerID}/${req.ifName}`,
+        [ATTACHMENT_KEY]: attachment,
         [OWNER_KEY]: d.config.nodeName,
       },
-      portExternalIds: { [OWNER_KEY]: d.config.nodeName },
+      portExternalIds: { [OWNER_KEY]: d.config.nodeName, [ATTACHMENT_KEY]: attachment },
       ...(req.conf.vlan ? { tag: req.conf.vlan } : {}),
       ...(req.conf.mtu ? { mtuRequest: req.conf.mtu } : {}),
     });
+    if (!res.created) {
+      // A port of that name was already there: only ours (a repeated ADD) may be reused.
+      const mine = await d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, attachment);
+      if (!mine.some((i) => i.name === rep)) {
+        throw new CniError(
+          CniCode.InvalidConfig,
+          `representor ${rep} of VF ${vf.pci} is already on a bridge for another attachment`,
+        );
+      }
+    }
     log.debug({ representor: rep }, 'representor on bridge');
+    t.mark('ovs-attach');
   } else {
     const pfNetdev = s.vf.pfNetdev;
     const knobs = legacyKnobs(req, mac);
@@ -143,6 +159,17 @@ export async function addAttachment(
     }
   }
 
+  // The representor carries traffic only once OVS has it: it comes up after ovs-vswitchd
+  // has the port, never before (the host stack would answer for it meanwhile).
+  let repIsUp = false;
+  const repUp = async (): Promise<string[][]> => {
+    if (s.mode !== 'offload' || !s.representor) return [];
+    await d.vswitch.waitForOfport(s.representor, 10_000);
+    t.mark('ofport');
+    repIsUp = true;
+    return [['link', 'set', 'dev', s.representor, 'up']];
+  };
+
   let iface: CniResultInterface;
   if (netdevless) {
     // A VF bound to vfio-pci (DPDK pods) has no netdev: it is attached by its PCI address.
@@ -150,8 +177,13 @@ export async function addAttachment(
   } else {
     const dev = s.vf.originalName;
     if (!dev) throw new Error('no VF netdev recorded');
-    await moveIntoPod(d.ip, dev, req.netns, req.ifName, { mac, mtu: req.conf.mtu });
-    if (ip) await configureAddresses(d.ip, req.netns, req.ifName, ip);
+    await moveIntoPod(d.ip, dev, req.netns, req.ifName, {
+      mac,
+      mtu: req.conf.mtu,
+      addresses: ip,
+      homeFirst: await repUp(),
+    });
+    t.mark('move');
     // A VF keeps its MAC across the move: the one we set, or the one it had.
     const ifMac = mac ?? s.vf.originalMac;
     iface = {
@@ -163,10 +195,11 @@ export async function addAttachment(
   }
 
   if (s.mode === 'offload' && s.representor) {
-    // The representor carries traffic only once OVS has it: bring it up after the port exists
-    // in ovs-vswitchd, never before (the host stack would answer for it meanwhile).
-    await d.vswitch.waitForOfport(s.representor, 10_000);
-    await d.ip.run(null, ['link', 'set', 'dev', s.representor, 'up']);
+    if (!repIsUp) {
+      const lines = await repUp();
+      await d.ip.batch(null, lines);
+      t.mark('rep-up');
+    }
     if (await d.ovnManaged()) {
       try {
         await d.vswitch.waitForExternalId(

@@ -6,11 +6,13 @@ import { USERSPACE_DRIVERS } from '../../vf/index.js';
 import type { AgentConfig } from '../config.js';
 import type { CniHandler } from '../cni-server.js';
 import { KeyedLock } from '../locks.js';
-import type { NicCache } from '../nic-cache.js';
-import { linkFacts, netnsExists, podHasLink } from '../podnet.js';
+import type { NicCache, ResolvedVf } from '../nic-cache.js';
+import { Timeline } from '../timeline.js';
+import { netnsExists, podHasLink } from '../podnet.js';
 import { type AttachmentState, type StateStore } from '../state.js';
 import { addAttachment, chooseMode, snapshotKnobs, type IpSource } from './add.js';
 import { parseAttachRequest, type AttachRequest } from './request.js';
+import { ATTACHMENT_KEY } from './keys.js';
 import { teardown } from './teardown.js';
 
 export interface AttachmentServiceDeps {
@@ -85,7 +87,7 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     let portsRemoved = 0;
     const known = new Set([...this.index.values()].map((s) => s.representor));
     for (const p of await this.d.vswitch.listOwnedPorts()) {
-      if (!p.externalIds['ovs-offload-attachment'] || known.has(p.name)) continue;
+      if (!p.externalIds[ATTACHMENT_KEY] || known.has(p.name)) continue;
       await this.d.ip.run(null, ['link', 'set', 'dev', p.name, 'down'], { okExitCodes: [1, 255] });
       if (await this.d.vswitch.detachPort(p.name)) portsRemoved++;
       this.d.logger.info({ port: p.name }, 'removed owned pod port without attachment state');
@@ -120,7 +122,9 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
         'invalid network config: deviceID: required (Multus passes it from the device plugin)',
       );
     }
+    const timeline = new Timeline();
     const vf = await this.d.nics.resolveVf(req.deviceId);
+    timeline.mark('resolve');
     const k = key(req.containerID, req.ifName);
     return this.locks.runAll([`vf:${vf.pci}`, `att:${k}`], async () => {
       const existing = this.index.get(k) ?? (await this.d.store.read(req.containerID, req.ifName));
@@ -134,12 +138,11 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
         await this.d.store.remove(existing.containerID, existing.ifName);
         this.index.delete(k);
       }
-      return this.addOnce(req);
+      return this.addOnce(req, vf, timeline);
     });
   }
 
-  private async addOnce(req: AttachRequest): Promise<CniResult> {
-    const vf = await this.d.nics.resolveVf(req.deviceId ?? '');
+  private async addOnce(req: AttachRequest, vf: ResolvedVf, t: Timeline): Promise<CniResult> {
     for (const other of this.index.values()) {
       if (
         other.vf.pci === vf.pci &&
@@ -162,15 +165,8 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
       );
     }
     const representor = mode === 'offload' ? await this.d.nics.representor(vf) : null;
-    if (representor !== null) {
-      const owner = await this.portOwnerElsewhere(representor, req);
-      if (owner)
-        throw new CniError(
-          CniCode.InvalidConfig,
-          `representor ${representor} of VF ${vf.pci} is already attached for ${owner}`,
-        );
-    }
-    const facts = vf.netdev ? await linkFacts(this.d.ip, null, vf.netdev) : null;
+    const facts = vf.netdev ? await this.d.nics.netdevFacts(vf.pci, vf.netdev) : null;
+    t.mark('inspect');
     const s: AttachmentState = {
       version: 1,
       containerID: req.containerID,
@@ -199,16 +195,21 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
       createdAt: new Date().toISOString(),
       result: null,
     };
-    if (mode === 'legacy')
-      s.knobsBefore = (await snapshotKnobs(this.addDeps(), vf));
+    if (mode === 'legacy') s.knobsBefore = await snapshotKnobs(this.addDeps(), vf);
     // The state file goes to disk before the first host mutation.
     await this.d.store.write(s);
+    t.mark('state');
     this.index.set(key(s.containerID, s.ifName), s);
     try {
-      const result = await addAttachment(this.addDeps(), req, vf, s);
+      const result = await addAttachment(this.addDeps(), req, vf, s, t);
       s.addCompleted = true;
       s.result = result as unknown as Record<string, unknown>;
       await this.d.store.write(s);
+      t.mark('state-done');
+      this.d.logger.debug(
+        { containerID: req.containerID, steps: t.steps, ms: t.totalMs },
+        'ADD steps',
+      );
       this.emit({ op: 'add', state: s });
       this.d.logger.info(
         {
@@ -239,19 +240,6 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
       }
       throw err;
     }
-  }
-
-  /** The pod a port is attached for, when it is not this request's. */
-  private async portOwnerElsewhere(port: string, req: AttachRequest): Promise<string | null> {
-    const ifaces = await this.d.vswitch.findInterfacesByExternalId('vendor', 'ovs-offload');
-    const hit = ifaces.find((i) => i.name === port);
-    if (!hit) return null;
-    const att = hit.externalIds['ovs-offload-attachment'];
-    if (att === undefined || att === key(req.containerID, req.ifName)) return null;
-    const [cid] = att.split('/');
-    const other = [...this.index.values()].find((s) => s.containerID === cid);
-    if (other && !(await netnsExists(other.netns))) return null;
-    return `${hit.externalIds.pod_namespace ?? '?'}/${hit.externalIds.pod_name ?? '?'} (container ${cid ?? '?'})`;
   }
 
   private addDeps() {
@@ -291,7 +279,7 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
   }
 
   private async removeOrphanPort(k: string): Promise<void> {
-    const ifaces = await this.d.vswitch.findInterfacesByExternalId('ovs-offload-attachment', k);
+    const ifaces = await this.d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, k);
     for (const i of ifaces) {
       await this.d.ip.run(null, ['link', 'set', 'dev', i.name, 'down'], { okExitCodes: [1, 255] });
       await this.d.vswitch.detachPort(i.name);

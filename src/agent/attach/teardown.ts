@@ -1,5 +1,6 @@
 import { isRetryable, PortNotOwnedError } from '../../ovs/errors.js';
 import type { Vswitch } from '../../ovs/vswitch.js';
+import { ATTACHMENT_KEY } from './keys.js';
 import {
   errorMessage,
   type CommandRunner,
@@ -10,7 +11,7 @@ import {
 import { applyVfKnobs } from '../../vf/index.js';
 import { runIpam } from '../ipam.js';
 import type { NicCache } from '../nic-cache.js';
-import { linkFacts, moveHome, netnsExists, podHasLink, renameAtHome } from '../podnet.js';
+import { moveHome, netnsExists, renameAtHome } from '../podnet.js';
 import type { AttachmentState } from '../state.js';
 
 export interface TeardownDeps {
@@ -27,9 +28,9 @@ export interface TeardownDeps {
  * step treats "already gone" as done; a real failure stops here (the state file stays, so
  * the next DEL or restart continues).
  *
- * Order matters: the representor goes down before it leaves the bridge (no traffic to a
- * port OVS no longer knows), the VF comes home under its original name before its
- * settings are restored, IPAM is released last but one, the state file last.
+ * Order matters: the VF comes home under its original name first (it stops carrying the
+ * pod's traffic), the representor goes down before it leaves the bridge (no traffic to a
+ * port OVS no longer knows), legacy settings are restored, IPAM is released last.
  */
 export async function teardown(
   d: TeardownDeps,
@@ -42,19 +43,25 @@ export async function teardown(
     pod: `${s.pod.namespace}/${s.pod.name}`,
   });
 
+  await returnVf(d, s, log);
+
   if (s.representor) {
-    await d.ip.run(null, ['link', 'set', 'dev', s.representor, 'down'], { okExitCodes: [1, 255] });
-    try {
-      await d.vswitch.detachPort(s.representor);
-    } catch (err) {
-      // Someone else's port under our representor's name: not ours to remove.
-      if (err instanceof PortNotOwnedError)
+    // Only the port this attachment created: a failed ADD that met another pod's port (or a
+    // port of another tool) must not take it down with it.
+    const key = `${s.containerID}/${s.ifName}`;
+    const mine = await d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, key);
+    if (mine.some((i) => i.name === s.representor)) {
+      await d.ip.run(null, ['link', 'set', 'dev', s.representor, 'down'], {
+        okExitCodes: [1, 255],
+      });
+      try {
+        await d.vswitch.detachPort(s.representor);
+      } catch (err) {
+        if (!(err instanceof PortNotOwnedError)) throw err;
         log.warn({ port: s.representor }, 'port not owned by us left alone');
-      else throw err;
+      }
     }
   }
-
-  await returnVf(d, s, log);
 
   if (s.mode === 'legacy' && s.knobsBefore && s.vf.pfNetdev) {
     try {
@@ -89,10 +96,14 @@ async function returnVf(
   if (home === null) return; // vfio-pci: nothing was moved
   const restore = { mac: s.vf.originalMac, mtu: s.vf.originalMtu };
   if (await netnsExists(s.netns)) {
-    if (await podHasLink(d.ip, s.netns, s.ifName)) {
+    // Straight to the move (no lookup first: one fork fewer); a pod without the interface
+    // (ADD failed before the move, or someone removed it) answers "Cannot find device".
+    try {
       await moveHome(d.ip, s.netns, s.ifName, home, restore);
       await waitForHostName(d, s.vf.pci, home);
       return;
+    } catch (err) {
+      if (!/Cannot find device|No such device/.test(errorMessage(err))) throw err;
     }
   }
   // The pod netns is gone (the kernel sent the VF back under its in-pod name, or dev<ifindex>
@@ -106,7 +117,7 @@ async function returnVf(
     log.warn({ vf: s.vf.pci }, 'VF netdev not found on the host; nothing to rename');
     return;
   }
-  const facts = await linkFacts(d.ip, null, current);
+  const facts = await d.nics.netdevFacts(s.vf.pci, current);
   if (current === home && facts && facts.mac === s.vf.originalMac && facts.mtu === s.vf.originalMtu)
     return;
   await renameAtHome(d.ip, current, home, restore);
