@@ -201,6 +201,9 @@ export class NicEmulator {
   // ---- VF creation and removal (sriov_numvfs) ----
 
   private async createVfs(pf: PfRec, n: number): Promise<void> {
+    // The attribute is final before any VF appears: the kernel never rewrites it afterwards,
+    // and a late rewrite here would clobber a write made once the VFs were seen.
+    await this.tree.writeAttr(pf.pci, 'sriov_numvfs', String(n));
     const batch: string[][] = [];
     const newVfs: { rec: Omit<VfRec, 'peerIfindex'>; vfName: string; peerName: string }[] = [];
     for (let m = 0; m < n; m++) {
@@ -242,10 +245,10 @@ export class NicEmulator {
     }
     if (toLimbo.length > 0) await this.ip.batch(this.host, toLimbo);
     pf.numVfs = n;
-    await this.tree.writeAttr(pf.pci, 'sriov_numvfs', String(n));
   }
 
   private async removeVfs(pf: PfRec): Promise<void> {
+    await this.tree.writeAttr(pf.pci, 'sriov_numvfs', '0');
     const links = await listLinks(this.ip, this.host);
     const del: string[][] = [];
     for (const vf of pf.vfs) {
@@ -260,7 +263,6 @@ export class NicEmulator {
     }
     pf.vfs = [];
     pf.numVfs = 0;
-    await this.tree.writeAttr(pf.pci, 'sriov_numvfs', '0');
   }
 
   /** The kernel's sriov_numvfs_store(): 0→N creates, N→0 removes, N→M (both non-zero) is EBUSY. */
