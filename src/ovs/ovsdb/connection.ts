@@ -40,6 +40,8 @@ export class RpcConnection {
   private closed = false;
   private sawMessage = false;
   private lastRx = Date.now();
+  private lastTick = Date.now();
+  private tickMs = 0;
   private probeSentAt: number | null = null;
   private readonly keepalive: NodeJS.Timeout | undefined;
 
@@ -64,8 +66,8 @@ export class RpcConnection {
     socket.on('error', (err) => this.finish(err));
     socket.on('close', () => this.finish(new Error('socket closed')));
     if (opts.keepaliveMs > 0) {
-      const tick = Math.max(10, Math.floor(Math.min(opts.keepaliveMs, opts.deadPeerMs) / 4));
-      this.keepalive = unrefInterval(() => this.checkLiveness(), tick);
+      this.tickMs = Math.max(10, Math.floor(Math.min(opts.keepaliveMs, opts.deadPeerMs) / 4));
+      this.keepalive = unrefInterval(() => this.checkLiveness(), this.tickMs);
     }
   }
 
@@ -180,6 +182,11 @@ export class RpcConnection {
   private checkLiveness(): void {
     if (this.closed) return;
     const now = Date.now();
+    const stalled = now - this.lastTick > 2 * this.tickMs;
+    this.lastTick = now;
+    // After our own event loop stalled, timers run before pending socket reads: the answer
+    // may be sitting unread. Blame the peer only on a tick that follows a timely one.
+    if (stalled) return;
     if (this.probeSentAt === null) {
       if (now - this.lastRx < this.opts.keepaliveMs) return;
       this.probeSentAt = now;

@@ -237,6 +237,21 @@ describe('OvsdbClient: failures and reconnects', () => {
     expect(((r.ok ? undefined : r.e) as Error).message).toMatch(/keepalive echo unanswered/);
   });
 
+  it('does not blame the server for a stall of our own event loop', async () => {
+    const { server, client } = await setup(undefined, { keepaliveMs: 40, deadPeerMs: 60 });
+    const conn = await server.connection(0);
+    // The fake answers the probe at once; we then hog the loop so the answer waits unread
+    // while the dead-peer deadline passes.
+    await conn.waitFor((m) => m.method === 'echo', 1000);
+    const until = Date.now() + 300;
+    while (Date.now() < until) {
+      /* busy: a long synchronous task in the same process */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(client.connections).toBe(1);
+    expect(client.isConnected).toBe(true);
+  });
+
   it('queues calls made while disconnected and sends them once connected', async () => {
     const { server, client } = await setup();
     const lost = new Promise<void>((r) => client.onDisconnect(() => r()));
