@@ -39,3 +39,14 @@ export function isBlank(c: number): boolean {
 export function excerpt(text: string, max = 40): string {
   return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 }
+
+/** Index of the `)` closing the `(` at `open`, or -1 when the line ends first. */
+export function closingParen(line: string, open: number, n: number): number {
+  let depth = 0;
+  for (let i = open; i < n; i++) {
+    const c = line.charCodeAt(i);
+    if (c === OPEN) depth++;
+    else if (c === CLOSE && --depth === 0) return i;
+  }
+  return -1;
+}

@@ -1,16 +1,5 @@
-import { CLOSE, COMMA, OPEN, SPACE } from './chars.js';
+import { closingParen, COMMA, SPACE } from './chars.js';
 import { knownFieldAt } from './names.js';
-
-/** Index of the `)` closing the `(` at `open`, or -1 when the line ends first. */
-function closingParen(line: string, open: number, n: number): number {
-  let depth = 0;
-  for (let i = open; i < n; i++) {
-    const c = line.charCodeAt(i);
-    if (c === OPEN) depth++;
-    else if (c === CLOSE && --depth === 0) return i;
-  }
-  return -1;
-}
 
 /**
  * Fast path for the match section as OVS prints it, `name(value),name(value),…` with known

@@ -6,6 +6,9 @@ import {
   type DpAction,
   type DpFlow,
 } from '../../../src/ovs/dpctl/index.js';
+import { parseFlowLineSlowly } from '../../../src/ovs/dpctl/line.js';
+import { FlowGenerator } from '../../../bench/flows-parse/generate.js';
+import { dumpflowsFixtureNames, dumpflowsFlowLines } from '../../helpers/dpctl-fixtures.js';
 
 /**
  * Random flows built from a grammar of what dump-flows prints (nested values with commas and
@@ -183,5 +186,29 @@ describe('dpctl parser properties', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('the fast paths give what the character-by-character scanner gives, on damaged lines too', () => {
+    const real = [
+      ...dumpflowsFixtureNames().flatMap((n) => dumpflowsFlowLines(n)),
+      ...[...new FlowGenerator(11).lines(200)].slice(1),
+    ];
+    const edit = fc.record({
+      at: fc.nat(),
+      del: fc.nat(3),
+      ins: fc.stringMatching(/^[(),: a-z0-9]{0,3}$/),
+    });
+    fc.assert(
+      fc.property(fc.constantFrom(...real), fc.array(edit, { maxLength: 3 }), (line, edits) => {
+        let s = line;
+        for (const e of edits) {
+          const at = e.at % (s.length + 1);
+          s = s.slice(0, at) + e.ins + s.slice(at + e.del);
+        }
+        expect(parseFlowLine(s, 3)).toEqual(parseFlowLineSlowly(s, 3));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const line of real) expect(parseFlowLine(line)).toEqual(parseFlowLineSlowly(line));
   });
 });
