@@ -116,7 +116,10 @@ export class PoolEndpoint {
     return this.enqueue(() => this.doStart());
   }
 
-  /** Tear down and come back (kubelet restarted, or it refused our registration). */
+  /**
+   * Tear down and come back (kubelet restarted, or it refused our registration). Never
+   * rejects: callers fire and forget, and a failure is logged and retried here.
+   */
   restart(reason: string): Promise<void> {
     return this.enqueue(async () => {
       if (this.stopped) return;
@@ -140,7 +143,7 @@ export class PoolEndpoint {
           void this.restart('retry after a failed restart');
         }, delay);
       }
-    });
+    }).catch(() => undefined);
   }
 
   /**
@@ -233,7 +236,7 @@ export class PoolEndpoint {
       );
       this.retry = unrefTimeout(() => {
         this.retry = undefined;
-        void this.enqueue(() => this.register(gen));
+        this.enqueue(() => this.register(gen)).catch(() => undefined);
       }, delay);
     }
   }

@@ -25,7 +25,13 @@ export function devicePluginService(pool: Pool, logger: Logger): DevicePluginImp
       logger.info({ resource: pool.fullName }, 'kubelet opened ListAndWatch');
       const remove = pool.watch({
         send: (resp) => {
-          if (!call.cancelled && call.writable) call.write(resp);
+          if (call.cancelled || !call.writable) return;
+          try {
+            call.write(resp);
+          } catch (err) {
+            // A stream torn down under us (kubelet gone): its close handler removes it.
+            logger.debug({ resource: pool.fullName, err: errorMessage(err) }, 'ListAndWatch write');
+          }
         },
       });
       let open = true;
