@@ -4,12 +4,20 @@ import {
   createLogger,
   errorMessage,
   ExecaRunner,
+  files,
   Ip,
   SysFs,
   type CommandRunner,
   type Logger,
 } from '../sys/index.js';
+import { DevicePluginManager, loadDevicePluginSettings } from '../deviceplugin/index.js';
 import { AttachmentService } from './attach/service.js';
+import { FlowSampler } from './flow-sampler.js';
+import { KubeOvnIpSource, kubernetesPodApi } from './kubeovn.js';
+import { AgentMetrics } from './metrics.js';
+import { MetricsServer } from './metrics-server.js';
+import { reconcileNics, type PfPolicyStatus } from './nic-reconcile.js';
+import { netnsExists } from './podnet.js';
 import type { IpSource } from './attach/add.js';
 import type { AgentConfig } from './config.js';
 import { CniServer } from './cni-server.js';
@@ -31,6 +39,8 @@ export interface AgentOptions {
  */
 export class Agent {
   private cniServer: CniServer | null = null;
+  private metricsServer: MetricsServer | null = null;
+  sampler: FlowSampler | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -41,6 +51,9 @@ export class Agent {
     readonly nics: NicCache,
     readonly attachments: AttachmentService,
     private readonly opts: AgentOptions,
+    readonly nicStatus: PfPolicyStatus[],
+    readonly devicePlugin: DevicePluginManager | null,
+    readonly metrics: AgentMetrics,
   ) {}
 
   static async start(config: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
@@ -71,11 +84,27 @@ export class Agent {
       await vswitch.ensureBridge(config.ovs.bridge, datapathType ? { datapathType } : {});
       await applyOffloadConfig(vswitch, config, logger);
 
-      const nics = new NicCache(
-        { sysfs, runner, logger },
-        config.nics,
-        logger.child({ component: 'nic' }),
-      );
+      const ipSource =
+        opts.ipSource ??
+        (config.kubernetes
+          ? new KubeOvnIpSource(
+              kubernetesPodApi(config.kubernetes.kubeconfig),
+              config.kubernetes.annotationWaitMs,
+              logger.child({ component: 'kube-ovn' }),
+            )
+          : undefined);
+      const nicCtx = { sysfs, runner, logger: logger.child({ component: 'nic' }) };
+      const inUse = new Set<string>();
+      for (const s of await store.list()) {
+        if (s.addCompleted && (await netnsExists(s.netns))) inUse.add(s.vf.pci);
+      }
+      const nicStatus = await reconcileNics(nicCtx, config.nics, {
+        vswitch,
+        owner: config.nodeName,
+        logger: nicCtx.logger,
+        vfsInUse: inUse,
+      });
+      const nics = new NicCache(nicCtx, config.nics, nicCtx.logger);
       await nics.refresh();
       const attachments = new AttachmentService({
         config,
@@ -85,12 +114,43 @@ export class Agent {
         runner,
         store,
         logger: logger.child({ component: 'cni' }),
-        ...(opts.ipSource ? { ipSource: opts.ipSource } : {}),
+        ...(ipSource ? { ipSource } : {}),
         ovsdbReady: () => client.isConnected,
       });
       const rec = await attachments.reconcile();
       logger.info(rec, 'attachments reconciled');
-      const agent = new Agent(config, logger, client, vswitch, nics, attachments, opts);
+      const devicePlugin = config.devicePlugin
+        ? await startDevicePlugin(config, sysfs, runner, logger)
+        : null;
+      const metrics = new AgentMetrics({
+        attachments: () => attachments.attachments(),
+        pools: () => devicePlugin?.pools() ?? [],
+        eswitchModes: () =>
+          nics.managed().map((pf) => ({ pf, mode: nics.pf(pf)?.eswitchMode ?? null })),
+      });
+      const agent = new Agent(
+        config,
+        logger,
+        client,
+        vswitch,
+        nics,
+        attachments,
+        opts,
+        nicStatus,
+        devicePlugin,
+        metrics,
+      );
+      agent.sampler = new FlowSampler(
+        runner,
+        config.metrics.flowSampleIntervalMs,
+        (byPort) =>
+          metrics.setFlowSample(
+            byPort,
+            attachments.attachments().flatMap((a) => (a.representor ? [a.representor] : [])),
+          ),
+        logger.child({ component: 'flows' }),
+      );
+      agent.sampler.start();
       agent.cniServer = new CniServer(
         config.cni.socket,
         {
@@ -102,8 +162,19 @@ export class Agent {
           state: async () => agent.status(),
         },
         logger.child({ component: 'cni-server' }),
+        (op, outcome, seconds, code) => metrics.observeCni(op, outcome, seconds, code),
       );
       await agent.cniServer.start();
+      if (config.metrics.listen !== null) {
+        agent.metricsServer = new MetricsServer(
+          config.metrics.listen,
+          metrics,
+          async () => agent.status(),
+          () => client.isConnected,
+          logger.child({ component: 'metrics' }),
+        );
+        await agent.metricsServer.start();
+      }
       logger.info(
         { node: config.nodeName, bridge: config.ovs.bridge, pfs: nics.managed() },
         'agent ready',
@@ -151,12 +222,35 @@ export class Agent {
     this.stopping ??= (async () => {
       this.logger.info('agent stopping');
       await this.cniServer?.stop(this.opts.stopGraceMs ?? 30_000);
+      this.sampler?.stop();
+      await this.metricsServer?.stop();
+      await this.devicePlugin
+        ?.stop()
+        .catch((err: unknown) =>
+          this.logger.warn({ err: errorMessage(err) }, 'device plugin stop'),
+        );
       await this.vswitch.close().catch(() => undefined);
       await this.client.close().catch(() => undefined);
       this.logger.info('agent stopped');
     })();
     return this.stopping;
   }
+}
+
+async function startDevicePlugin(
+  config: AgentConfig,
+  sysfs: SysFs,
+  runner: CommandRunner,
+  logger: Logger,
+): Promise<DevicePluginManager | null> {
+  const section = config.devicePlugin;
+  if (!section) return null;
+  const settings = await loadDevicePluginSettings(section, files);
+  const log = logger.child({ component: 'device-plugin' });
+  for (const w of settings.warnings) log.warn(w);
+  const manager = new DevicePluginManager({ ...settings, sysfs, runner, logger: log });
+  await manager.start();
+  return manager;
 }
 
 async function applyOffloadConfig(

@@ -102,7 +102,13 @@ export async function launchAgent(
   sb: Sandbox,
   nic: EmulatedNic,
   config: SandboxAgentConfig,
-  opts: { detached?: boolean; logLevel?: string; waitReady?: boolean } = {},
+  opts: {
+    detached?: boolean;
+    logLevel?: string;
+    waitReady?: boolean;
+    /** Extra environment (OVS_RUNDIR, so the agent's ovs-appctl finds ovs-vswitchd). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<AgentProcess> {
   const stamp = `${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
   const configFile = path.join(sb.dir, `agent-${stamp}.json`);
@@ -111,7 +117,7 @@ export async function launchAgent(
   const proc = spawnToLog(
     sb.inHost([path.join(packageRoot(), 'bin', 'ovs-offload'), 'agent', '--config', configFile]),
     logFile,
-    { PATH: nic.path, OVS_OFFLOAD_LOG_LEVEL: opts.logLevel ?? 'info' },
+    { ...opts.env, PATH: nic.path, OVS_OFFLOAD_LOG_LEVEL: opts.logLevel ?? 'info' },
     { detached: opts.detached ?? false },
   );
   sb.registry.add({ kind: 'pid', pid: proc.pid, what: 'ovs-offload agent' });

@@ -84,7 +84,8 @@ export class OvsInstance {
         this.dbTarget,
         '--disable-system',
         `--pidfile=${this.pidFile('ovs-vswitchd')}`,
-        `--unixctl=${this.vswitchdCtl}`,
+        // The default control socket name ($OVS_RUNDIR/ovs-vswitchd.<pid>.ctl), so a plain
+        // `ovs-appctl dpctl/...` with OVS_RUNDIR set finds it, as on a node.
         `--log-file=${path.join(this.dir, 'ovs-vswitchd.log')}`,
         '--detach',
         '--no-chdir',
@@ -96,6 +97,10 @@ export class OvsInstance {
       path: this.pidFile('ovs-vswitchd'),
       what: 'ovs-vswitchd',
     });
+    const pid = await this.pid('ovs-vswitchd');
+    if (pid === null) throw new Error('ovs-vswitchd did not start');
+    // A stable path for `ovs-appctl -t` across restarts (the real socket name has the pid).
+    await files.symlink(path.join(this.dir, `ovs-vswitchd.${pid}.ctl`), this.vswitchdCtl);
   }
 
   /** Kills ovsdb-server abruptly (SIGKILL), as a crash would: its socket file stays behind. */

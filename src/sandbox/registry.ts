@@ -14,6 +14,8 @@ import {
 export type Resource =
   | { kind: 'netns'; name: string }
   | { kind: 'mount'; path: string }
+  /** A link in the root netns (the sandbox's veth to the outside). */
+  | { kind: 'link'; name: string }
   | { kind: 'dir'; path: string }
   | { kind: 'pid'; pid: number; what: string }
   | { kind: 'pidfile'; path: string; what: string };
@@ -63,6 +65,9 @@ export class ResourceRegistry {
       case 'netns':
         await this.runner.run(['ip', 'netns', 'delete', r.name], { okExitCodes: [1] });
         return;
+      case 'link':
+        await this.runner.run(['ip', 'link', 'delete', r.name], { okExitCodes: [1] });
+        return;
       case 'dir':
         await files.rm(r.path, { recursive: true });
         return;
@@ -76,6 +81,8 @@ export function describe(r: Resource): string {
       return `netns ${r.name}`;
     case 'mount':
       return `mount ${r.path}`;
+    case 'link':
+      return `link ${r.name}`;
     case 'dir':
       return `dir ${r.path}`;
     case 'pid':

@@ -99,6 +99,53 @@ export class Sandbox {
     return p;
   }
 
+  /**
+   * A veth between the root netns and the sandbox host netns with a /30 on it, so a service
+   * started by the test process (a Kubernetes API double, a metrics scraper) is reachable from
+   * the agent inside the sandbox, and the agent's listeners from the test. Removed with the
+   * sandbox netns (a veth dies with either end).
+   */
+  async connectToRoot(): Promise<{ rootIp: string; sandboxIp: string }> {
+    if (this.rootLink) return this.rootLink;
+    const rootEnd = `o${this.id}r0`;
+    const sbEnd = `o${this.id}r1`;
+    // 169.254.<1..254>.<4k>/30 from the id, so parallel sandboxes do not share a subnet.
+    let h = 0;
+    for (const c of this.id) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+    const third = 1 + (h % 254);
+    const fourth = ((h >>> 8) % 63) * 4;
+    const rootIp = `169.254.${third}.${fourth + 1}`;
+    const sandboxIp = `169.254.${third}.${fourth + 2}`;
+    await this.runner.run([
+      'ip',
+      'link',
+      'add',
+      rootEnd,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      sbEnd,
+      'netns',
+      this.hostNetns,
+    ]);
+    // Deleted explicitly: netns teardown is asynchronous, so relying on it would leave the
+    // root end visible for a moment after destroy().
+    this.registry.add({ kind: 'link', name: rootEnd });
+    await this.ip.batch(null, [
+      ['addr', 'add', `${rootIp}/30`, 'dev', rootEnd],
+      ['link', 'set', rootEnd, 'up'],
+    ]);
+    await this.ip.batch({ name: this.hostNetns }, [
+      ['addr', 'add', `${sandboxIp}/30`, 'dev', sbEnd],
+      ['link', 'set', sbEnd, 'up'],
+    ]);
+    this.rootLink = { rootIp, sandboxIp };
+    return this.rootLink;
+  }
+
+  private rootLink: { rootIp: string; sandboxIp: string } | null = null;
+
   /** Runs argv inside a pod's netns (ping, iperf3, ip). */
   execInPod(pod: Pod, argv: readonly string[], timeoutMs = 30_000) {
     return this.runner.run(['ip', 'netns', 'exec', pod.netns, ...argv], { timeoutMs });

@@ -49,6 +49,7 @@ export async function startAgent(
 ): Promise<TestAgent> {
   const proc = await launchAgent(node.sb, node.nic, cfg, {
     logLevel: process.env.OVS_OFFLOAD_LOG_LEVEL ?? 'debug',
+    env: node.ovs.env,
     waitReady: opts.waitReady ?? true,
   });
   const a: TestAgent = {

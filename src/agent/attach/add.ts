@@ -217,7 +217,15 @@ export async function addAttachment(
       }
     }
   }
-  await d.ipSource?.published?.(req, s.representor);
+  try {
+    await d.ipSource?.published?.(req, s.representor);
+  } catch (err) {
+    // The pod has its network; a missing annotation only costs Kube-OVN a hint.
+    log.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      'could not annotate the pod',
+    );
+  }
   return buildResult(req.cniVersion, iface, ip, req.conf.prevResult);
 }
 

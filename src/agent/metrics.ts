@@ -1,0 +1,150 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CniOp } from '../cni/types.js';
+import type { PoolStatus } from '../deviceplugin/index.js';
+import { parseDumpText, type DpFlow } from '../ovs/dpctl/index.js';
+
+/** Flow counts of one port, split the way offload is judged. */
+export interface PortFlows {
+  offloaded: { flows: number; packets: number };
+  partial: { flows: number; packets: number };
+  software: { flows: number; packets: number };
+}
+
+export type FlowKind = keyof PortFlows;
+
+export function flowKind(f: DpFlow): FlowKind {
+  if (f.offloaded === 'yes') return 'offloaded';
+  if (f.offloaded === 'partial') return 'partial';
+  return 'software';
+}
+
+/** Per in_port totals of a `dpctl/dump-flows -m` text (ports as the dump names them). */
+export function flowsByPort(dump: string): Map<string, PortFlows> {
+  const out = new Map<string, PortFlows>();
+  for (const f of parseDumpText(dump).flows) {
+    const port = f.inPort ?? '?';
+    let p = out.get(port);
+    if (!p) {
+      p = {
+        offloaded: { flows: 0, packets: 0 },
+        partial: { flows: 0, packets: 0 },
+        software: { flows: 0, packets: 0 },
+      };
+      out.set(port, p);
+    }
+    const k = p[flowKind(f)];
+    k.flows++;
+    k.packets += Number(f.packets);
+  }
+  return out;
+}
+
+export interface MetricsSources {
+  attachments(): { mode: 'offload' | 'legacy' }[];
+  pools(): PoolStatus[];
+  eswitchModes(): { pf: string; mode: string | null }[];
+}
+
+/**
+ * The agent's Prometheus series (`ovs_offload_*`). Gauges are computed when scraped from the
+ * live objects, so they cannot drift; the flow gauges come from the periodic dump sample.
+ */
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'op' | 'result'>;
+  private readonly duration: Histogram<'op' | 'result'>;
+  private readonly flows: Gauge<'port' | 'kind'>;
+  private readonly flowPackets: Gauge<'port' | 'kind'>;
+  private readonly flowSampleAge: Gauge;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'ovs_offload_cni_requests_total',
+      help: 'CNI requests handled by the agent, by operation and result (ok or the CNI error code).',
+      labelNames: ['op', 'result'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'ovs_offload_cni_request_duration_seconds',
+      help: 'Time the agent spent on a CNI request.',
+      labelNames: ['op', 'result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    new Gauge({
+      name: 'ovs_offload_attachments',
+      help: 'Pod interfaces attached by this agent, by mode.',
+      labelNames: ['mode'],
+      registers,
+      collect() {
+        const all = sources.attachments();
+        this.set({ mode: 'offload' }, all.filter((a) => a.mode === 'offload').length);
+        this.set({ mode: 'legacy' }, all.filter((a) => a.mode === 'legacy').length);
+      },
+    });
+    new Gauge({
+      name: 'ovs_offload_pool_vfs',
+      help: 'VFs of each device plugin pool: total, allocated to pods, unhealthy.',
+      labelNames: ['resource', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of sources.pools()) {
+          this.set({ resource: p.resourceName, state: 'total' }, p.total);
+          this.set({ resource: p.resourceName, state: 'allocated' }, p.allocated);
+          this.set({ resource: p.resourceName, state: 'unhealthy' }, p.unhealthy);
+        }
+      },
+    });
+    new Gauge({
+      name: 'ovs_offload_eswitch_mode',
+      help: 'Eswitch mode of each managed PF (1 for the current mode).',
+      labelNames: ['pf', 'mode'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { pf, mode } of sources.eswitchModes()) {
+          for (const m of ['switchdev', 'legacy']) this.set({ pf, mode: m }, mode === m ? 1 : 0);
+        }
+      },
+    });
+    this.flows = new Gauge({
+      name: 'ovs_offload_datapath_flows',
+      help: 'Datapath flows per input port at the last sample: offloaded, partial, software.',
+      labelNames: ['port', 'kind'],
+      registers,
+    });
+    this.flowPackets = new Gauge({
+      name: 'ovs_offload_datapath_flow_packets',
+      help: 'Packets of the datapath flows per input port at the last sample, by kind.',
+      labelNames: ['port', 'kind'],
+      registers,
+    });
+    this.flowSampleAge = new Gauge({
+      name: 'ovs_offload_flow_sample_timestamp_seconds',
+      help: 'When the datapath flows were last sampled (unix time).',
+      registers,
+    });
+  }
+
+  observeCni(op: CniOp, outcome: 'ok' | 'error', seconds: number, code?: number): void {
+    const result = outcome === 'ok' ? 'ok' : String(code ?? 'error');
+    this.requests.inc({ op, result });
+    this.duration.observe({ op, result }, seconds);
+  }
+
+  /** Replaces the flow gauges with a new sample, for the ports we care about. */
+  setFlowSample(byPort: Map<string, PortFlows>, ports: readonly string[]): void {
+    this.flows.reset();
+    this.flowPackets.reset();
+    for (const port of ports) {
+      const p = byPort.get(port);
+      for (const kind of ['offloaded', 'partial', 'software'] as const) {
+        this.flows.set({ port, kind }, p?.[kind].flows ?? 0);
+        this.flowPackets.set({ port, kind }, p?.[kind].packets ?? 0);
+      }
+    }
+    this.flowSampleAge.set(Date.now() / 1000);
+  }
+}

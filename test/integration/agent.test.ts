@@ -1,0 +1,239 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { agentConfig, execPlugin, startAgent } from '../helpers/agent.js';
+import { FakePodsApi } from '../helpers/fake-pods-api.js';
+import { eventually, newNode } from '../helpers/sandbox.js';
+
+const doubles: FakePodsApi[] = [];
+afterAll(async () => {
+  for (const d of doubles) await d.stop();
+});
+
+const args = (pod: string) => ({
+  IgnoreUnknown: '1',
+  K8S_POD_NAMESPACE: 'default',
+  K8S_POD_NAME: pod,
+});
+
+describe('agent start-up', () => {
+  it('reconciles nics[] (numVfs + switchdev on a legacy PF with no VFs), representors appear', async () => {
+    const node = await newNode({ nic: { identity: 'mlx5', vfsPerPf: 0, eswitchMode: 'legacy' } });
+    const agent = await startAgent(
+      node,
+      agentConfig(node, { nics: [{ pci: '0000:03:00.0', numVfs: 3, eswitchMode: 'switchdev' }] }),
+    );
+    const st = (await node.nic.state()).pfs[0]!;
+    expect(st.mode).toBe('switchdev');
+    expect(st.vfs.map((v) => v.representor)).toEqual(
+      [0, 1, 2].map((i) => `${node.nic.uplink(0)}_${i}`),
+    );
+    expect(agent.log()).toMatch(/"msg":"NIC plan"/);
+    await agent.stop();
+    // A restart finds the PF as configured and changes nothing.
+    await node.nic.clearCalls();
+    const again = await startAgent(
+      node,
+      agentConfig(node, { nics: [{ pci: '0000:03:00.0', numVfs: 3, eswitchMode: 'switchdev' }] }),
+    );
+    // Only the idempotent hw-tc-offload step is re-applied: no VF or eswitch change.
+    expect(again.log()).toMatch(
+      /"plan":\["ethtool -K <uplink and each representor> hw-tc-offload on[^"]*"\],"msg":"NIC plan"/,
+    );
+    expect(
+      (await node.nic.calls()).filter(
+        (c) => c.tool === 'sysfs' || (c.tool === 'devlink' && c.argv.includes('set')),
+      ),
+    ).toEqual([]);
+  });
+
+  it('waits for OVSDB when it is down at start and becomes ready when it comes up', async () => {
+    const node = await newNode({ nic: { vfsPerPf: 1 } });
+    await node.ovs.stopVswitchd();
+    await node.ovs.killOvsdb();
+    const agent = await startAgent(node, agentConfig(node), { waitReady: false });
+    await eventually(async () => /waiting for OVSDB/.test(agent.log()), 20_000, 'agent waiting');
+    await node.ovs.startOvsdb();
+    await node.ovs.startVswitchd();
+    await agent.proc.waitReady(30_000);
+    expect(agent.log()).toMatch(/"msg":"agent ready"/);
+  });
+
+  it('on SIGTERM during 10 in-flight ADDs finishes or undoes them all, exits 0, leaks nothing', async () => {
+    const node = await newNode({ nic: { vfsPerPf: 10, totalVfs: 16 } });
+    const agent = await startAgent(node, agentConfig(node));
+    const vfs = (await node.nic.state()).pfs[0]!.vfs;
+    const pods = await Promise.all(vfs.map((_, i) => node.sb.makePod(`t${i}`)));
+    const conf = (pci: string) => ({
+      cniVersion: '1.0.0',
+      name: 'term',
+      type: 'ovs-offload-cni',
+      server_socket: agent.socket,
+      deviceID: pci,
+    });
+    const adds = vfs.map((v, i) =>
+      execPlugin(node, {
+        command: 'ADD',
+        containerID: `c${i}`,
+        netns: pods[i]!.path,
+        ifName: 'net1',
+        args: args(`t${i}`),
+        config: conf(v.pci),
+      }),
+    );
+    await eventually(
+      async () => /"op":"add"/.test(agent.log()) || (await readdir(agent.stateDir)).length > 0,
+      10_000,
+      'ADDs under way',
+    );
+    const code = await agent.stop('SIGTERM');
+    expect(code).toBe(0);
+    const results = await Promise.all(adds);
+    const ok = results.filter((r) => r.code === 0).length;
+    // Every ADD either completed (state file, port) or was refused cleanly (try again later).
+    for (const r of results) if (r.code !== 0) expect(r.out).toMatchObject({ code: 11 });
+    expect((await readdir(agent.stateDir)).length).toBe(ok);
+    expect(
+      (await node.ovs.vsctl(['list-ports', 'br-int'])).stdout.split('\n').filter(Boolean),
+    ).toHaveLength(ok);
+    const after = (await node.nic.state()).pfs[0]!.vfs;
+    expect(after.filter((v) => v.netdev === null)).toHaveLength(ok);
+    expect(agent.log()).toMatch(/"msg":"agent stopped"/);
+  });
+});
+
+describe('Kube-OVN IP source', () => {
+  it('waits for the pod annotation, uses its address and MAC, and writes vf_representor back', async () => {
+    const node = await newNode({ ovn: true, nic: { vfsPerPf: 1 } });
+    const { rootIp } = await node.sb.connectToRoot();
+    const api = new FakePodsApi(rootIp);
+    doubles.push(api);
+    await api.start();
+    const kubeconfig = await api.kubeconfig(node.sb.dir);
+    const agent = await startAgent(
+      node,
+      agentConfig(node, { kubernetes: { kubeconfig, annotationWaitMs: 20_000 } }),
+    );
+    const provider = 'sriov-net1.default.ovn';
+    const vf = (await node.nic.state()).pfs[0]!.vfs[0]!;
+    const pod = await node.sb.makePod('kovn');
+    api.setAnnotations('default', 'kovn', {});
+    await node.ovn!.createSwitch('sriov-net1');
+    await node.ovn!.addPort(
+      'sriov-net1',
+      `kovn.default.${provider}`,
+      '0a:00:00:00:00:42',
+      '10.93.0.42',
+    );
+    const add = execPlugin(node, {
+      command: 'ADD',
+      containerID: 'c-kovn',
+      netns: pod.path,
+      ifName: 'net1',
+      args: args('kovn'),
+      config: {
+        cniVersion: '1.0.0',
+        name: 'sriov-net1',
+        type: 'ovs-offload-cni',
+        server_socket: agent.socket,
+        provider,
+        deviceID: vf.pci,
+      },
+    });
+    // kube-ovn-controller annotates a moment later
+    await eventually(
+      async () => api.requests.some((r) => r.method === 'GET'),
+      10_000,
+      'agent reading the pod',
+    );
+    api.setAnnotations('default', 'kovn', {
+      [`${provider}.kubernetes.io/ip_address`]: '10.93.0.42',
+      [`${provider}.kubernetes.io/mac_address`]: '0A:00:00:00:00:42',
+      [`${provider}.kubernetes.io/cidr`]: '10.93.0.0/24',
+      [`${provider}.kubernetes.io/gateway`]: '10.93.0.1',
+    });
+    const r = await add;
+    expect(r.code, r.stdout + agent.log()).toBe(0);
+    expect(r.out).toMatchObject({
+      interfaces: [{ name: 'net1', mac: '0a:00:00:00:00:42' }],
+      ips: [{ address: '10.93.0.42/24', gateway: '10.93.0.1', interface: 0 }],
+    });
+    const addr = await node.sb.ip.run({ name: pod.netns }, ['-o', 'addr', 'show', 'dev', 'net1']);
+    expect(addr.stdout).toContain('10.93.0.42/24');
+    expect(api.pods.get('default/kovn')!.annotations).toMatchObject({
+      [`${provider}.kubernetes.io/vf_representor`]: vf.representor,
+      [`${provider}.kubernetes.io/pod_nic_type`]: 'sriov',
+    });
+  });
+});
+
+describe('observability', () => {
+  it('exposes CNI, attachment, pool and eswitch series on /metrics and both attachments on /status', async () => {
+    const node = await newNode({ nic: { vfsPerPf: 2 } });
+    const { sandboxIp } = await node.sb.connectToRoot();
+    const dpDir = path.join(node.sb.dir, 'dp');
+    await mkdir(path.join(dpDir, 'kubelet', 'device-plugins'), { recursive: true });
+    const agent = await startAgent(
+      node,
+      agentConfig(node, {
+        metrics: { listen: `${sandboxIp}:19476`, flowSampleIntervalMs: 200 },
+        devicePlugin: {
+          resourceList: [
+            {
+              resourceName: 'mlx_offload',
+              selectors: { vendors: ['15b3'], devices: ['1018'] },
+              requireSwitchdev: true,
+            },
+          ],
+          kubeletDir: path.join(dpDir, 'kubelet'),
+          devinfoDir: path.join(dpDir, 'devinfo'),
+        },
+      }),
+    );
+    const vfs = (await node.nic.state()).pfs[0]!.vfs;
+    for (const [i, vf] of vfs.entries()) {
+      const pod = await node.sb.makePod(`m${i}`);
+      const r = await execPlugin(node, {
+        command: 'ADD',
+        containerID: `cm${i}`,
+        netns: pod.path,
+        ifName: 'net1',
+        args: args(`m${i}`),
+        config: {
+          cniVersion: '1.0.0',
+          name: 'm',
+          type: 'ovs-offload-cni',
+          server_socket: agent.socket,
+          deviceID: vf.pci,
+        },
+      });
+      expect(r.code, r.stdout).toBe(0);
+    }
+    const base = `http://${sandboxIp}:19476`;
+    const text = await eventually(
+      async () => {
+        const t = await (await fetch(`${base}/metrics`)).text();
+        return /ovs_offload_datapath_flows\{port="[^"]+",kind="software"\}/.test(t) ? t : null;
+      },
+      10_000,
+      'flow sample',
+    );
+    expect(text).toMatch(/ovs_offload_cni_requests_total\{op="add",result="ok"\} 2/);
+    expect(text).toMatch(
+      /ovs_offload_cni_request_duration_seconds_count\{op="add",result="ok"\} 2/,
+    );
+    expect(text).toMatch(/ovs_offload_attachments\{mode="offload"\} 2/);
+    expect(text).toMatch(
+      /ovs_offload_pool_vfs\{resource="intel.com\/mlx_offload",state="total"\} 2/,
+    );
+    expect(text).toMatch(/ovs_offload_eswitch_mode\{pf="0000:03:00.0",mode="switchdev"\} 1/);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const status = (await (await fetch(`${base}/status`)).json()) as {
+      attachments: { pod: string; representor: string }[];
+    };
+    expect(status.attachments.map((a) => a.pod).sort()).toEqual(['default/m0', 'default/m1']);
+    expect(status.attachments.map((a) => a.representor).sort()).toEqual(
+      vfs.map((v) => v.representor).sort(),
+    );
+  });
+});
