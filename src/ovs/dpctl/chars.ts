@@ -50,3 +50,12 @@ export function closingParen(line: string, open: number, n: number): number {
   }
   return -1;
 }
+
+/**
+ * line.startsWith(word, at), cheaper: V8's startsWith on a sliced string (every line split
+ * from a chunk is one) costs about twice an indexOf that stops at `at`; the first
+ * character is checked first so a miss does not scan the rest of the line.
+ */
+export function wordAt(line: string, at: number, word: string): boolean {
+  return line.charCodeAt(at) === word.charCodeAt(0) && line.indexOf(word, at) === at;
+}

@@ -1,5 +1,5 @@
 import { closingParen, COMMA, SPACE } from './chars.js';
-import { knownFieldAt } from './names.js';
+import { MATCH_FIELDS } from './names.js';
 
 /**
  * Fast path for the match section as OVS prints it, `name(value),name(value),…` with known
@@ -14,17 +14,19 @@ export function scanKnownFields(
   match: Record<string, string>,
 ): number {
   let p = from;
-  while (p < n) {
-    const name = knownFieldAt(line, p);
+  let open = line.indexOf('(', p);
+  while (open >= 0) {
+    const name = MATCH_FIELDS.at(line, p, open);
     if (name === undefined) return p;
-    const open = p + name.length;
     let close = line.indexOf(')', open + 1);
     if (close < 0) return p;
-    const inner = line.indexOf('(', open + 1);
-    if (inner >= 0 && inner < close) {
+    // the next `(` is normally the next field's: found once, used twice
+    let next = line.indexOf('(', open + 1);
+    if (next >= 0 && next < close) {
       // nested value (tunnel, encap, ct_tuple…): count depth
       close = closingParen(line, open, n);
       if (close < 0) return p;
+      next = line.indexOf('(', close + 1);
     }
     const after = close + 1;
     if (after < n && line.charCodeAt(after) !== COMMA) return p;
@@ -32,6 +34,7 @@ export function scanKnownFields(
     p = after + 1;
     // `, ` ends the match: counters follow
     if (p >= n || line.charCodeAt(p) === SPACE) return Math.min(p, n);
+    open = next;
   }
   return p;
 }

@@ -1,5 +1,6 @@
-import { closingParen, COLON, COMMA, isBlank, OPEN, CLOSE, SPACE } from './chars.js';
+import { CLOSE, closingParen, COLON, COMMA, isBlank, OPEN, SPACE, wordAt } from './chars.js';
 import { parseAction, type InfoFields } from './fields.js';
+import { NameTable } from './names.js';
 import type { DpAction } from './types.js';
 
 /**
@@ -10,29 +11,20 @@ import type { DpAction } from './types.js';
  */
 
 /** Keys whose values never hold `(`, `)` or `,`. */
-const STATS = ['packets', 'bytes', 'used', 'offloaded', 'dp', 'flags'];
-
-function statKeyAt(line: string, at: number): string | undefined {
-  for (const k of STATS) {
-    if (line.charCodeAt(at + k.length) === COLON && line.startsWith(k, at)) return k;
-  }
-  return undefined;
-}
+const STATS = new NameTable(['packets', 'bytes', 'used', 'offloaded', 'dp', 'flags']);
 
 /** Values the typed fields take; counters and `used` are checked by InfoFields.set. */
 function knownValue(key: string, line: string, from: number, to: number): boolean {
   const len = to - from;
   if (key === 'dp') {
     return (
-      (len === 2 && line.startsWith('tc', from)) ||
-      (len === 3 && line.startsWith('ovs', from)) ||
-      (len === 4 && line.startsWith('dpdk', from))
+      (len === 2 && wordAt(line, from, 'tc')) ||
+      (len === 3 && wordAt(line, from, 'ovs')) ||
+      (len === 4 && wordAt(line, from, 'dpdk'))
     );
   }
   if (key === 'offloaded') {
-    return (
-      (len === 3 && line.startsWith('yes', from)) || (len === 7 && line.startsWith('partial', from))
-    );
+    return (len === 3 && wordAt(line, from, 'yes')) || (len === 7 && wordAt(line, from, 'partial'));
   }
   return true;
 }
@@ -43,7 +35,9 @@ export function scanStats(line: string, from: number, n: number, info: InfoField
   for (;;) {
     while (p < n && (line.charCodeAt(p) === COMMA || isBlank(line.charCodeAt(p)))) p++;
     if (p >= n) return n;
-    const key = statKeyAt(line, p);
+    const colon = line.indexOf(':', p);
+    if (colon < 0) return p;
+    const key = STATS.at(line, p, colon);
     if (key === undefined) return p;
     const v = p + key.length + 1;
     let end = line.indexOf(',', v);

@@ -1,5 +1,6 @@
-import { CLOSE, excerpt, isIdent } from './chars.js';
+import { CLOSE, excerpt, isIdent, wordAt } from './chars.js';
 import { parseCounterAt } from './counter.js';
+import { INFO_KEYS } from './names.js';
 import type { Counter, DpAction, DpLayer, Offloaded } from './types.js';
 
 /**
@@ -29,7 +30,7 @@ export function parseUsed(text: string): number | null | undefined {
 }
 
 function parseUsedAt(text: string, from: number, to: number): number | null | undefined {
-  if (to - from === 5 && text.startsWith('never', from)) return null;
+  if (to - from === 5 && wordAt(text, from, 'never')) return null;
   const last = to - 1;
   if (last <= from || text.charCodeAt(last) !== 0x73 /* s */) return undefined;
   let i = text.charCodeAt(from) === 0x2d /* - */ ? from + 1 : from;
@@ -44,29 +45,11 @@ function parseUsedAt(text: string, from: number, to: number): number | null | un
   return digits > 0 ? Number(text.slice(from, last)) : undefined;
 }
 
-/**
- * The `key:value` names OVS prints around a flow (lib/dpctl.c format_dpif_flow,
- * lib/dpif.c dpif_flow_stats_format), recognised in place so the common ones cost no
- * string allocation.
- */
-const KEYS = [
-  'packets',
-  'bytes',
-  'used',
-  'offloaded',
-  'dp',
-  'actions',
-  'ufid',
-  'flags',
-  'dp-extra-info',
-];
-
 /** The key in line[from, to) (followed by its `:`): a known constant, a new string, or null. */
 export function infoKey(line: string, from: number, to: number): string | null {
-  const len = to - from;
-  for (const k of KEYS) if (k.length === len && line.startsWith(k, from)) return k;
-  if (!isIdent(line, from, to)) return null;
-  return line.slice(from, to);
+  const known = INFO_KEYS.at(line, from, to);
+  if (known !== undefined) return known;
+  return isIdent(line, from, to) ? line.slice(from, to) : null;
 }
 
 /** The `key:value` fields of one line, before they become a DpFlow. */
@@ -100,14 +83,14 @@ export class InfoFields {
       }
       case 'dp':
         // dp_layer names in OVS 2.13–3.x; anything else (a vendor layer) is kept in extra.
-        if (to - from === 2 && line.startsWith('tc', from)) this.dp = 'tc';
-        else if (to - from === 3 && line.startsWith('ovs', from)) this.dp = 'ovs';
-        else if (to - from === 4 && line.startsWith('dpdk', from)) this.dp = 'dpdk';
+        if (to - from === 2 && wordAt(line, from, 'tc')) this.dp = 'tc';
+        else if (to - from === 3 && wordAt(line, from, 'ovs')) this.dp = 'ovs';
+        else if (to - from === 4 && wordAt(line, from, 'dpdk')) this.dp = 'dpdk';
         else this.extra[key] = line.slice(from, to);
         return null;
       case 'offloaded':
-        if (to - from === 3 && line.startsWith('yes', from)) this.offloaded = 'yes';
-        else if (to - from === 7 && line.startsWith('partial', from)) this.offloaded = 'partial';
+        if (to - from === 3 && wordAt(line, from, 'yes')) this.offloaded = 'yes';
+        else if (to - from === 7 && wordAt(line, from, 'partial')) this.offloaded = 'partial';
         else this.extra[key] = line.slice(from, to);
         return null;
       case 'ufid':

@@ -1,8 +1,20 @@
-import { CLOSE, COLON, COMMA, CR, excerpt, HASH, isBlank, isIdent, LF, OPEN } from './chars.js';
+import {
+  CLOSE,
+  COLON,
+  COMMA,
+  CR,
+  excerpt,
+  HASH,
+  isBlank,
+  isIdent,
+  LF,
+  OPEN,
+  wordAt,
+} from './chars.js';
 import { scanKnownFields } from './fastmatch.js';
 import { scanActions, scanStats } from './fasttail.js';
 import { infoKey, InfoFields, parseAction } from './fields.js';
-import { knownFieldAt } from './names.js';
+import { MATCH_FIELDS } from './names.js';
 import type { DpAction, DpFlow, FlowLineError } from './types.js';
 
 /** Where the scanner is: before `actions:` (match fields, counters), in the actions, after. */
@@ -55,7 +67,7 @@ function parse(text: string, lineNo: number, fast: boolean): DpFlow | FlowLineEr
   const line = n === text.length ? text : text.slice(0, n);
   let i = 0;
   while (i < n && isBlank(line.charCodeAt(i))) i++;
-  if (i === n || line.charCodeAt(i) === HASH || line.startsWith(HEADER, i)) return null;
+  if (i === n || line.charCodeAt(i) === HASH || wordAt(line, i, HEADER)) return null;
 
   const info = new InfoFields();
   const match: Record<string, string> = {};
@@ -67,7 +79,7 @@ function parse(text: string, lineNo: number, fast: boolean): DpFlow | FlowLineEr
   let openTo = 0;
 
   // `-m` puts the ufid first (lib/dpctl.c): take it before the match fast path.
-  if (line.startsWith('ufid:', i)) {
+  if (wordAt(line, i, 'ufid:')) {
     const comma = line.indexOf(',', i);
     const end = comma < 0 ? n : comma;
     info.ufid = line.slice(i + 5, end);
@@ -77,7 +89,7 @@ function parse(text: string, lineNo: number, fast: boolean): DpFlow | FlowLineEr
   if (fast) {
     i = scanKnownFields(line, i, n, match);
     i = scanStats(line, i, n, info);
-    if (line.startsWith('actions:', i)) {
+    if (wordAt(line, i, 'actions:')) {
       // the first action shares its item with `actions:`: if the fast path cannot take
       // it, the whole item goes to the general scanner
       const next = scanActions(line, i + 8, n, actions);
@@ -135,13 +147,14 @@ function parse(text: string, lineNo: number, fast: boolean): DpFlow | FlowLineEr
         if (err !== null) return fail(lineNo, line, err);
       } else if (open > start && close === end - 1) {
         const name =
-          knownFieldAt(line, start) ?? (isIdent(line, start, open) ? line.slice(start, open) : '');
+          MATCH_FIELDS.at(line, start, open) ??
+          (isIdent(line, start, open) ? line.slice(start, open) : '');
         if (name === '' || name.length !== open - start) {
           return fail(lineNo, line, `not a flow field: ${excerpt(line.slice(start, end))}`);
         }
         if (name === '__proto__') return fail(lineNo, line, 'reserved field name __proto__');
         match[name] = line.slice(open + 1, close);
-      } else if (!(end - start === 7 && line.startsWith('<empty>', start))) {
+      } else if (!(end - start === 7 && wordAt(line, start, '<empty>'))) {
         // `<empty>` is how OVS prints a flow key with no attributes at all.
         return fail(lineNo, line, `not a flow field: ${excerpt(line.slice(start, end))}`);
       }
