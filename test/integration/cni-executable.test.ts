@@ -1,0 +1,248 @@
+import { execFile, execFileSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { SUPPORTED_VERSIONS } from '../../src/cni/version.js';
+
+/**
+ * The CNI front end as deploy/ installs it: the single executable that
+ * scripts/build-cni-executable.mjs makes, run the way a node without Node runs it — from a
+ * directory outside the checkout, with a clean environment whose PATH has no node, and inside
+ * an empty root that holds nothing but the file and the C/C++ libraries ldd names for it.
+ */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const work = mkdtempSync(path.join(tmpdir(), 'oo-cniexe-'));
+const built = path.join(work, 'build', 'ovs-offload-cni');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs argv with exactly `env` (nothing inherited) and `input` on stdin. */
+function run(
+  argv: string[],
+  env: Record<string, string>,
+  input: string,
+  cwd: string,
+): Promise<Run> {
+  return new Promise((resolve) => {
+    // env -i, as the brief of a host without Node: only what we name reaches the process.
+    const child = execFile(
+      '/usr/bin/env',
+      ['-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv],
+      { cwd, env: {}, encoding: 'utf8', timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    // A process that never reads stdin (sh -c …) may exit before the write lands.
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(input);
+  });
+}
+
+/** The first plugin of the Kube-OVN offload NAD, as libcni hands it to the plugin. */
+function kubeOvnNetConf(): Record<string, unknown> {
+  const nad = parseYaml(
+    readFileSync(path.join(root, 'deploy/examples/nad-offload-kube-ovn.yaml'), 'utf8'),
+  ) as { spec: { config: string } };
+  const list = JSON.parse(nad.spec.config) as {
+    cniVersion: string;
+    name: string;
+    plugins: Record<string, unknown>[];
+  };
+  // Multus adds the VF the device plugin allocated.
+  return {
+    ...list.plugins[0],
+    name: list.name,
+    cniVersion: list.cniVersion,
+    runtimeConfig: { deviceID: '0000:04:00.2' },
+  };
+}
+
+beforeAll(() => {
+  // dist/ovs-offload-cni.cjs is fresh: the integration global setup just ran scripts/build.mjs.
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'scripts/build-cni-executable.mjs'), '--no-build', '--out', built],
+    { stdio: 'pipe' },
+  );
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('ovs-offload-cni single executable', () => {
+  it('runs from a directory outside the checkout, no node_modules, no node on PATH', async () => {
+    const dir = path.join(work, 'opt-cni-bin');
+    mkdirSync(dir);
+    const exe = path.join(dir, 'ovs-offload-cni');
+    copyFileSync(built, exe);
+    expect(realpathSync(dir).startsWith(realpathSync(root))).toBe(false);
+    // Node's module lookup climbs every ancestor: none may offer a node_modules.
+    for (let d = dir; ; d = path.dirname(d)) {
+      expect(existsSync(path.join(d, 'node_modules')), d).toBe(false);
+      if (d === path.dirname(d)) break;
+    }
+    // PATH=/usr/bin:/bin without node: a folder of links to everything there but Node.
+    const pathDir = path.join(work, 'path');
+    mkdirSync(pathDir);
+    for (const bin of ['/usr/bin', '/bin']) {
+      for (const name of readdirSync(bin)) {
+        if (/^(node|nodejs|npm|npx|corepack)$/.test(name)) continue;
+        if (!existsSync(path.join(pathDir, name)))
+          symlinkSync(path.join(bin, name), path.join(pathDir, name));
+      }
+    }
+    const noNode = await run(
+      ['sh', '-c', 'command -v node || echo absent'],
+      { PATH: pathDir },
+      '',
+      dir,
+    );
+    expect(noNode.stdout.trim()).toBe('absent');
+
+    const v = await run(['./ovs-offload-cni'], { PATH: pathDir, CNI_COMMAND: 'VERSION' }, '', dir);
+    expect(v).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(v.stdout)).toEqual({
+      cniVersion: '1.1.0',
+      supportedVersions: [...SUPPORTED_VERSIONS],
+    });
+    const asked = await run(
+      ['./ovs-offload-cni'],
+      { PATH: pathDir, CNI_COMMAND: 'VERSION' },
+      '{"cniVersion":"0.4.0"}',
+      dir,
+    );
+    expect(JSON.parse(asked.stdout)).toMatchObject({ cniVersion: '0.4.0' });
+  });
+
+  describe('in an empty root with only the libraries ldd names', () => {
+    const jail = path.join(work, 'root');
+    const sock = '/run/ovs-offload/cni.sock';
+    let server: Server;
+    const received: { url: string; body: Record<string, unknown> }[] = [];
+
+    beforeAll(async () => {
+      mkdirSync(path.join(jail, 'opt/cni/bin'), { recursive: true });
+      copyFileSync(built, path.join(jail, 'opt/cni/bin/ovs-offload-cni'));
+      const ldd = execFileSync('ldd', [built], { encoding: 'utf8' });
+      for (const lib of ldd.match(/\/\S+/g) ?? []) {
+        mkdirSync(path.join(jail, path.dirname(lib)), { recursive: true });
+        copyFileSync(lib, path.join(jail, lib));
+      }
+      // A test double of the agent's CNI server: records each request, answers like the agent.
+      mkdirSync(path.join(jail, path.dirname(sock)), { recursive: true });
+      server = createServer((req: IncomingMessage, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<
+            string,
+            unknown
+          >;
+          received.push({ url: req.url ?? '', body });
+          const result =
+            req.url === '/api/v1/add'
+              ? {
+                  cniVersion: '1.0.0',
+                  interfaces: [{ name: 'net1', mac: '0a:58:0a:10:00:05', sandbox: body.netns }],
+                  ips: [{ address: '10.16.0.5/16', gateway: '10.16.0.1', interface: 0 }],
+                }
+              : {};
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ result }));
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(path.join(jail, sock), resolve));
+    });
+
+    afterAll(async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    const chroot = (env: Record<string, string>, input: string) =>
+      run(['/usr/sbin/chroot', jail, '/opt/cni/bin/ovs-offload-cni'], env, input, work);
+
+    it('holds no node and no node_modules', () => {
+      const all = execFileSync('find', [jail, '-mindepth', '1'], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map((p) => path.relative(jail, p));
+      expect(all.filter((p) => /(^|\/)(node|nodejs|node_modules)$/.test(p))).toEqual([]);
+      expect(all.filter((p) => p.startsWith('usr/bin') || p.startsWith('bin/'))).toEqual([]);
+    });
+
+    it('answers VERSION', async () => {
+      const v = await chroot({ CNI_COMMAND: 'VERSION' }, '');
+      expect(v).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(v.stdout)).toMatchObject({ supportedVersions: [...SUPPORTED_VERSIONS] });
+    });
+
+    it('forwards ADD of the Kube-OVN NAD to the agent socket and prints its result', async () => {
+      const conf = kubeOvnNetConf();
+      const r = await chroot(
+        {
+          CNI_COMMAND: 'ADD',
+          CNI_CONTAINERID: 'c0ffee',
+          CNI_NETNS: '/var/run/netns/cni-1234',
+          CNI_IFNAME: 'net1',
+          CNI_PATH: '/opt/cni/bin',
+          CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0',
+        },
+        JSON.stringify(conf),
+      );
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        cniVersion: '1.0.0',
+        ips: [{ address: '10.16.0.5/16' }],
+      });
+      expect(received.at(-1)).toEqual({
+        url: '/api/v1/add',
+        body: {
+          containerID: 'c0ffee',
+          netns: '/var/run/netns/cni-1234',
+          ifName: 'net1',
+          args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'web-0' },
+          path: '/opt/cni/bin',
+          config: conf,
+        },
+      });
+    });
+
+    it('answers STATUS (the install check of docs/install.md), and 50 without an agent', async () => {
+      const conf = {
+        cniVersion: '1.1.0',
+        name: 'check',
+        type: 'ovs-offload-cni',
+        server_socket: sock,
+      };
+      const ok = await chroot({ CNI_COMMAND: 'STATUS' }, JSON.stringify(conf));
+      expect(ok).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect(received.at(-1)?.url).toBe('/api/v1/status');
+      const down = await chroot(
+        { CNI_COMMAND: 'STATUS' },
+        JSON.stringify({ ...conf, server_socket: '/run/ovs-offload/absent.sock' }),
+      );
+      expect(down.code).toBe(1);
+      expect(JSON.parse(down.stdout)).toMatchObject({ code: 50 });
+    });
+  });
+});
