@@ -77,3 +77,39 @@ export function callAgent(
     req.end(payload);
   });
 }
+
+/** GET /api/v1/state from the agent (`ovs-offload status`). */
+export function getAgentState(socketPath: string, timeoutMs = 10_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { socketPath, path: '/api/v1/state', method: 'GET', timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if ((res.statusCode ?? 0) !== 200) {
+            reject(
+              new Error(
+                `agent at ${socketPath} answered HTTP ${res.statusCode ?? '?'}: ${text.slice(0, 200)}`,
+              ),
+            );
+            return;
+          }
+          try {
+            resolve(JSON.parse(text));
+          } catch {
+            reject(new Error(`agent at ${socketPath} sent a malformed answer`));
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs / 1000} s`)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(`ovs-offload agent unreachable at ${socketPath}: ${err.code ?? err.message}`),
+      ),
+    );
+    req.end();
+  });
+}

@@ -6,3 +6,6 @@ export * from './nic/emulate.js';
 export type { Fault, CallRecord, NicStateView, PfView, VfView, VfKnobs } from './nic/protocol.js';
 export { IDENTITIES, type IdentityName } from './nic/identity.js';
 export * from './agent-process.js';
+export * from './cni-runner.js';
+export * from './demo.js';
+export { findLeftovers, removeLeftovers } from './leftovers.js';

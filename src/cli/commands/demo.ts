@@ -1,14 +1,146 @@
-import { runSelfDemo } from '../../sandbox/selfdemo.js';
+import * as path from 'node:path';
+import { flowsByPort } from '../../agent/metrics.js';
+import { buildDemoNode, removeLeftovers, teardownDemoNode } from '../../sandbox/index.js';
+import { ExecaRunner, InvalidInputError, packageRoot } from '../../sys/index.js';
+import { table } from '../table.js';
 import { parse } from '../usage.js';
+import { run as status } from './status.js';
 
-const USAGE = 'usage: ovs-offload demo [--keep]';
+const USAGE = `usage: ovs-offload demo [--keep]
+       ovs-offload demo --cleanup DIR
+
+  Builds one emulated node (real OVS + OVN, emulated switchdev NIC), starts the agent, attaches
+  two pods through the real CNI executable, pings between them, prints the node status, the OVS
+  ports and the offload report, then removes everything. --keep leaves it running and prints
+  how to explore and how to clean up (--cleanup DIR).`;
 
 export async function run(argv: string[]): Promise<number> {
-  parse(argv, { keep: { type: 'boolean' } }, USAGE, false);
+  const { values } = parse(
+    argv,
+    { keep: { type: 'boolean' }, cleanup: { type: 'string' } },
+    USAGE,
+    false,
+  );
+  if (values.cleanup !== undefined) {
+    const dir = path.resolve(values.cleanup);
+    const id = /\/oo-([a-z0-9]{4})-[^/]+$/.exec(dir)?.[1];
+    if (!id)
+      throw new InvalidInputError('--cleanup', `${dir} is not a demo sandbox dir (/tmp/oo-<id>-…)`);
+    const gone = await removeLeftovers(new ExecaRunner(), id, dir);
+    process.stdout.write(
+      gone.length ? gone.map((g) => `removed ${g}`).join('\n') + '\n' : 'nothing left\n',
+    );
+    return 0;
+  }
+  const keep = values.keep ?? false;
   const t0 = Date.now();
-  await runSelfDemo((s) => {
+  const say = (what: string, detail?: string) => {
     const dt = ((Date.now() - t0) / 1000).toFixed(1).padStart(5);
-    process.stdout.write(`[${dt}s] ${s.what}${s.detail ? `: ${s.detail}` : ''}\n`);
-  });
-  return 0;
+    process.stdout.write(`[${dt}s] ${what}${detail ? `\n         ${detail}` : ''}\n`);
+  };
+  const node = await buildDemoNode(say, { keep });
+  let ok = false;
+  try {
+    const [a, b] = node.pods;
+    if (!a || !b) throw new Error('demo pods missing');
+    const ping = await node.sb.execInPod(a.pod, [
+      'ping',
+      '-c',
+      '3',
+      '-i',
+      '0.2',
+      '-W',
+      '2',
+      b.address,
+    ]);
+    say(
+      `ping ${a.pod.name} → ${b.pod.name} (${b.address}) through br-int and OVN`,
+      ping.stdout
+        .split('\n')
+        .find((l) => l.includes('transmitted'))
+        ?.trim(),
+    );
+
+    process.stdout.write('\n== node status (ovs-offload status)\n');
+    await status(['--socket', node.agent.socket]);
+
+    process.stdout.write('\n== OVS ports on br-int\n');
+    const ifaces = await node.ovs.vsctl([
+      '--format=json',
+      '--columns=name,external_ids',
+      'find',
+      'Interface',
+      'external_ids:vendor=ovs-offload',
+    ]);
+    const rows = (
+      JSON.parse(ifaces.stdout) as { data: [string, ['map', [string, string][]]][] }
+    ).data.map(([name, [, kv]]) => {
+      const ids = Object.fromEntries(kv);
+      return [
+        name,
+        ids['iface-id'],
+        ids.pod_namespace && ids.pod_name ? `${ids.pod_namespace}/${ids.pod_name}` : null,
+        ids['ovn-installed'] ?? 'no',
+      ];
+    });
+    process.stdout.write(table([['port', 'iface-id', 'pod', 'ovn-installed'], ...rows]) + '\n');
+
+    process.stdout.write('\n== offload report (ovs-appctl dpctl/dump-flows -m type=all)\n');
+    const dump = await node.ovs.appctl(['dpctl/dump-flows', '-m', 'type=all']);
+    const byPort = flowsByPort(dump.stdout);
+    process.stdout.write(
+      table([
+        ['port', 'pod', 'offloaded', 'partial', 'software', 'software pkts'],
+        ...node.pods.map((p) => {
+          const f = p.representor ? byPort.get(p.representor) : undefined;
+          return [
+            p.representor,
+            `default/${p.pod.name}`,
+            f?.offloaded.flows ?? 0,
+            f?.partial.flows ?? 0,
+            f?.software.flows ?? 0,
+            f?.software.packets ?? 0,
+          ];
+        }),
+      ]) + '\n',
+    );
+    process.stdout.write(
+      [
+        '',
+        'Verdict: NOT offloaded. This node is emulated: its "NIC" is veth pairs and OVS runs the',
+        'userspace datapath (dp:ovs), so every flow above is switched in software. That is the',
+        'honest answer, and the same check on a real switchdev NIC (ConnectX, Corigine, E810 with',
+        'other_config:hw-offload=true) shows the pod flows as "offloaded:yes, dp:tc" with their',
+        'packet counters, e.g. `ovs-offload flows docs/examples/… --json` on a real capture.',
+        '',
+      ].join('\n'),
+    );
+    ok = true;
+  } finally {
+    if (keep) {
+      const bin = path.join(packageRoot(), 'bin', 'ovs-offload');
+      process.stdout.write(
+        [
+          '== kept running. Explore:',
+          `  ip netns exec ${node.pods[0]?.pod.netns ?? '?'} ping ${node.pods[1]?.address ?? '?'}`,
+          `  ${bin} status --socket ${node.agent.socket}`,
+          `  OVS_RUNDIR=${node.ovs.dir} ovs-vsctl --db=${node.ovs.dbTarget} show`,
+          `  OVS_RUNDIR=${node.ovs.dir} ovs-appctl dpctl/dump-flows -m`,
+          `  ${bin} nics --sysfs-root ${node.nic.sysfsRoot}`,
+          `  curl ${node.metricsUrl}/metrics`,
+          `  agent log: ${node.agent.logFile}`,
+          'Clean up:',
+          `  ${bin} demo --cleanup ${node.sb.dir}`,
+          '',
+        ].join('\n'),
+      );
+    } else {
+      const problems = await teardownDemoNode(node);
+      say(
+        'teardown: pods deleted through CNI, agent stopped, sandbox removed',
+        problems.length ? problems.join('; ') : 'nothing left behind',
+      );
+    }
+  }
+  return ok ? 0 : 1;
 }

@@ -1,0 +1,168 @@
+import * as path from 'node:path';
+import { files, packageRoot } from '../sys/index.js';
+import { launchAgent, sandboxAgentConfig, type AgentProcess } from './agent-process.js';
+import { CniRunner, type ConfList } from './cni-runner.js';
+import { emulateNic, type EmulatedNic } from './nic/emulate.js';
+import { startOvn, type OvnInstance } from './ovn.js';
+import { startOvs, type OvsInstance } from './ovs.js';
+import { Sandbox, type Pod } from './sandbox.js';
+
+export interface DemoPod {
+  pod: Pod;
+  vf: string;
+  representor: string | null;
+  ifaceId: string;
+  address: string;
+  result: unknown;
+}
+
+export interface DemoNode {
+  sb: Sandbox;
+  ovs: OvsInstance;
+  ovn: OvnInstance;
+  nic: EmulatedNic;
+  agent: AgentProcess;
+  cni: CniRunner;
+  nad: ConfList;
+  pods: DemoPod[];
+  /** Where the agent's metrics listener is reachable from the root netns. */
+  metricsUrl: string;
+}
+
+export const DEMO_PROVIDER = 'sriov-net1.default.ovn';
+
+/**
+ * The embedded default: one emulated Kubernetes node. A ConnectX-5 identity NIC starts in
+ * legacy mode with no VFs; the agent's `nics[]` policy brings it to 4 VFs in switchdev (what
+ * an operator's config does on a real node); two pods get VFs through the real CNI
+ * executable with a Multus-style NAD (ovs-offload-cni with a Kube-OVN provider and
+ * host-local IPAM, then portmap), OVN binds their representors by iface-id.
+ */
+export async function buildDemoNode(
+  step: (what: string, detail?: string) => void,
+  opts: { keep: boolean },
+): Promise<DemoNode> {
+  const sb = await Sandbox.create();
+  step('sandbox node', `host netns ${sb.hostNetns}, files in ${sb.dir}`);
+  const ovs = await startOvs(sb);
+  step('Open vSwitch (ovsdb-server + ovs-vswitchd, userspace datapath)', ovs.dbTarget);
+  const ovn = await startOvn(sb, ovs);
+  step(
+    'OVN (NB/SB, ovn-northd, ovn-controller): the Kube-OVN control plane',
+    `chassis ${ovn.chassis}`,
+  );
+  const nic = await emulateNic(sb, {
+    identity: 'mlx5',
+    pfs: 1,
+    vfsPerPf: 0,
+    eswitchMode: 'legacy',
+    totalVfs: 8,
+  });
+  step(
+    'emulated NIC: ConnectX-5 identity (15b3:1017), legacy mode, 0 VFs',
+    `sysfs root ${nic.sysfsRoot}`,
+  );
+  const { sandboxIp } = await sb.connectToRoot();
+  const config = {
+    ...sandboxAgentConfig(sb, ovs, nic),
+    nics: [{ pci: '0000:03:00.0', numVfs: 4, eswitchMode: 'switchdev' }],
+    metrics: { listen: `${sandboxIp}:9476`, flowSampleIntervalMs: 2000 },
+  };
+  const agent = await launchAgent(sb, nic, config, { detached: opts.keep, env: ovs.env });
+  const pf = (await nic.state()).pfs[0];
+  if (!pf || pf.mode !== 'switchdev' || pf.vfs.length !== 4)
+    throw new Error('the agent did not bring the NIC to 4 VFs in switchdev');
+  step(
+    'agent started: nics[] policy applied (sriov_numvfs 4, devlink eswitch switchdev, representors up)',
+    pf.vfs.map((v) => `${v.pci}→${v.representor ?? '?'}`).join('  '),
+  );
+
+  const cniBin = path.join(sb.dir, 'cni-bin');
+  await files.mkdir(cniBin);
+  await files.symlink(
+    path.join(packageRoot(), 'bin', 'ovs-offload-cni'),
+    path.join(cniBin, 'ovs-offload-cni'),
+  );
+  const cni = new CniRunner(sb.runner, `${cniBin}:/usr/lib/cni`, sb.inHost([]));
+  const nad: ConfList = {
+    cniVersion: '1.0.0',
+    name: 'sriov-net1',
+    plugins: [
+      {
+        type: 'ovs-offload-cni',
+        server_socket: agent.socket,
+        provider: DEMO_PROVIDER,
+        ipam: {
+          type: 'host-local',
+          dataDir: path.join(sb.dir, 'ipam'),
+          ranges: [[{ subnet: '10.99.0.0/24' }]],
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  };
+  await ovn.createSwitch('sriov-net1');
+  const pods: DemoPod[] = [];
+  for (const [i, name] of ['web', 'db'].entries()) {
+    const vf = pf.vfs[i];
+    if (!vf) throw new Error('no VF');
+    const pod = await sb.makePod(name);
+    const ifaceId = `${name}.default.${DEMO_PROVIDER}`;
+    // Addresses come from IPAM, so the logical port accepts any ("unknown").
+    await ovn.nbctl([
+      '--may-exist',
+      'lsp-add',
+      'sriov-net1',
+      ifaceId,
+      '--',
+      'lsp-set-addresses',
+      ifaceId,
+      'unknown',
+    ]);
+    const list = {
+      ...nad,
+      plugins: nad.plugins.map((p, j) =>
+        j === 0 ? { ...p, runtimeConfig: { deviceID: vf.pci } } : p,
+      ),
+    };
+    const result = await cni.run('ADD', list, {
+      containerID: `demo-${name}`,
+      netns: pod.path,
+      ifName: 'net1',
+      args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: name },
+    });
+    const address =
+      ((result as { ips?: { address: string }[] }).ips?.[0]?.address ?? '').split('/')[0] ?? '';
+    pods.push({ pod, vf: vf.pci, representor: vf.representor, ifaceId, address, result });
+    step(
+      `pod default/${name} via ovs-offload-cni → portmap`,
+      `net1 ${address}, VF ${vf.pci}, representor ${vf.representor ?? '?'} on br-int, iface-id ${ifaceId}`,
+    );
+  }
+  return { sb, ovs, ovn, nic, agent, cni, nad, pods, metricsUrl: `http://${sandboxIp}:9476` };
+}
+
+/** DEL both pods through CNI, stop the agent, remove the sandbox. */
+export async function teardownDemoNode(node: DemoNode): Promise<string[]> {
+  for (const p of node.pods) {
+    const list = {
+      ...node.nad,
+      plugins: node.nad.plugins.map((x, j) =>
+        j === 0 ? { ...x, runtimeConfig: { deviceID: p.vf } } : x,
+      ),
+    };
+    await node.cni.run(
+      'DEL',
+      list,
+      {
+        containerID: `demo-${p.pod.name}`,
+        netns: p.pod.path,
+        ifName: 'net1',
+        args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: p.pod.name },
+      },
+      p.result,
+    );
+  }
+  await node.agent.stop();
+  return node.sb.destroy();
+}
