@@ -29,6 +29,10 @@ const COMMANDS: Record<string, Command> = {
       'list SR-IOV PFs/VFs, eswitch modes and representors; `nics apply` brings PFs to policy',
     load: () => import('./commands/nics.js'),
   },
+  status: {
+    summary: "ask the running agent for the node's PFs, pools and attachments",
+    load: () => import('./commands/status.js'),
+  },
   version: { summary: 'print the version', load: () => import('./commands/version.js') },
 };
 

@@ -39,7 +39,6 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`[${dt}s] ${what}${detail ? `\n         ${detail}` : ''}\n`);
   };
   const node = await buildDemoNode(say, { keep });
-  let ok = false;
   try {
     const [a, b] = node.pods;
     if (!a || !b) throw new Error('demo pods missing');
@@ -115,7 +114,6 @@ export async function run(argv: string[]): Promise<number> {
         '',
       ].join('\n'),
     );
-    ok = true;
   } finally {
     if (keep) {
       const bin = path.join(packageRoot(), 'bin', 'ovs-offload');
@@ -142,5 +140,5 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
   }
-  return ok ? 0 : 1;
+  return 0;
 }
