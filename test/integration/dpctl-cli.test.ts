@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDumpText, type FlowDump } from '../../src/ovs/dpctl/index.js';
@@ -139,6 +140,30 @@ describe('ovs-offload flows', () => {
     const plain = flows([fixture('charmguide-ovn-geneve-key6.txt')]);
     expect(plain.stdout).not.toMatch(/^\*/m);
     expect(plain.stdout).toMatch(/^ +6 +5 +990 +14\.340s +- +drop$/m);
+  });
+
+  it('stops quietly, exit 0, when the reader closes the pipe early (`| head`)', async () => {
+    const p = spawn('bin/ovs-offload', ['flows', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.stdout.once('data', () => p.stdout.destroy());
+    const exited = once(p, 'exit');
+    const chunk = dumpflowsFixture('kubeovn-corigine-m-offloaded.txt').repeat(200);
+    let stopped = false;
+    p.stdin.on('error', () => (stopped = true));
+    void exited.then(() => (stopped = true));
+    for (let i = 0; i < 100 && !stopped; i++) {
+      if (!p.stdin.write(chunk)) {
+        await new Promise((resolve) => {
+          p.stdin.once('drain', resolve);
+          p.stdin.once('error', resolve);
+          p.once('exit', resolve);
+        });
+      }
+    }
+    if (!stopped) p.stdin.end();
+    const [code] = (await exited) as [number];
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 
   it('exits 0 on empty input', () => {

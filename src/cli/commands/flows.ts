@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { DumpParser, type DpFlow, type FlowLineError } from '../../ovs/dpctl/index.js';
 import { files } from '../../sys/index.js';
 import { parse, UsageError } from '../usage.js';
@@ -36,7 +35,16 @@ class Out {
     this.parts = [];
     this.size = 0;
     if (!this.stream.write(text) && !this.broken) {
-      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error')]);
+      const stream = this.stream;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          stream.off('drain', done);
+          stream.off('error', done);
+          resolve();
+        };
+        stream.on('drain', done);
+        stream.on('error', done);
+      });
     }
   }
 }
