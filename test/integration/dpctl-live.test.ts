@@ -1,13 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  dumpFlows,
   parseDumpText,
   portNumber,
   type DpFlow,
   type FlowDump,
+  type FlowLineError,
 } from '../../src/ovs/dpctl/index.js';
+import { ExecaRunner } from '../../src/sys/index.js';
 import { captureLiveDumps, LIVE_FORMS, type LiveCapture } from '../helpers/dpctl-live.js';
-import { newNode } from '../helpers/sandbox.js';
+import { newNode, type Node } from '../helpers/sandbox.js';
 
 /**
  * The parser on real `ovs-appctl dpctl/dump-flows` output of a running ovs-vswitchd
@@ -16,10 +19,11 @@ import { newNode } from '../helpers/sandbox.js';
  * upcall), in every form the command prints, and through the `ovs-offload flows` binary.
  */
 let cap: LiveCapture;
+let node: Node;
 const dumps: Record<string, FlowDump> = {};
 
 beforeAll(async () => {
-  const node = await newNode({ nic: { identity: 'mlx5', vfsPerPf: 3 } });
+  node = await newNode({ nic: { identity: 'mlx5', vfsPerPf: 3 } });
   cap = await captureLiveDumps(node);
   for (const [form, text] of Object.entries(cap.dumps)) dumps[form] = parseDumpText(text);
 });
@@ -165,5 +169,29 @@ describe('dpctl parser on a live userspace datapath', () => {
     expect(table.split('\n')[0]).toMatch(/IN_PORT +PACKETS +BYTES +USED +DP +ACTIONS/);
     expect(table).toContain(` ${b} `);
     expect(table).toMatch(/^\d+ flows, 0 offloaded/m);
+  });
+
+  it('dumpFlows streams ovs-appctl itself through the parser', async () => {
+    const flows: DpFlow[] = [];
+    const errors: FlowLineError[] = [];
+    const summary = await dumpFlows(
+      new ExecaRunner(),
+      { flow: (f) => flows.push(f), error: (e) => errors.push(e) },
+      { target: node.ovs.vswitchdCtl, env: node.ovs.env },
+    );
+    expect(errors).toEqual([]);
+    expect(summary.flows).toBe(flows.length);
+    expect(flows.length).toBeGreaterThanOrEqual(8);
+    for (const f of flows) expect(f).toMatchObject({ dp: 'ovs', offloaded: null });
+    await expect(
+      dumpFlows(
+        new ExecaRunner(),
+        { flow: () => undefined, error: () => undefined },
+        {
+          target: `${node.ovs.vswitchdCtl}.missing`,
+          env: node.ovs.env,
+        },
+      ),
+    ).rejects.toThrow(/^run ovs-appctl -t .*\.missing dpctl\/dump-flows -m type=all: exit /);
   });
 });

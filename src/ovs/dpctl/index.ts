@@ -16,3 +16,4 @@ export {
   type DumpSink,
   type DumpOptions,
 } from './stream.js';
+export { dumpFlows, dumpFlowsArgv, type DumpFlowsOptions } from './dump.js';
