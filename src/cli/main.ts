@@ -24,6 +24,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'parse ovs-appctl dpctl/dump-flows output (table, or --json)',
     load: () => import('./commands/flows.js'),
   },
+  'offload-check': {
+    summary: 'tell per pod port whether OVS flows are offloaded to the NIC, and why not',
+    load: () => import('./commands/offload-check.js'),
+  },
   nics: {
     summary:
       'list SR-IOV PFs/VFs, eswitch modes and representors; `nics apply` brings PFs to policy',

@@ -1,0 +1,209 @@
+import { portNumber, type DpFlow, type FlowLineError } from '../ovs/dpctl/index.js';
+import { NotFoundError } from '../sys/index.js';
+import { reasonsFor, verdictOf } from './reasons.js';
+import { FlowAccumulator, PortTally } from './tally.js';
+import type {
+  OffloadFacts,
+  OffloadReport,
+  OverallVerdict,
+  PfFact,
+  PortEntry,
+  PortReport,
+  Selection,
+} from './types.js';
+
+/**
+ * The verdict: joins the per-port tally of a dump with the port table (names, datapath
+ * numbers, pods) and the node facts. Pure: the same inputs give the same report.
+ */
+
+export interface JudgeOptions {
+  select?: Selection;
+  source?: 'live' | 'dump';
+  /** Notes from whoever gathered the inputs (sysfs unreadable, …), kept in the report. */
+  notes?: readonly string[];
+}
+
+/** Ports that never carry offloadable traffic: the bridge's own (LOCAL) port, patch ports. */
+const NEVER_OFFLOADED_TYPES = new Set(['internal', 'tap', 'patch']);
+
+interface Resolved {
+  entry: PortEntry | null;
+  acc: FlowAccumulator;
+}
+
+class PortIndex {
+  readonly byName = new Map<string, PortEntry>();
+  private readonly byOdp = new Map<number, PortEntry | null>();
+  readonly nic = new Map<string, PfFact>();
+
+  constructor(
+    readonly entries: readonly PortEntry[],
+    facts: OffloadFacts,
+  ) {
+    for (const e of entries) {
+      this.byName.set(e.name, e);
+      if (e.odp === null) continue;
+      const prior = this.byOdp.get(e.odp);
+      // Two datapaths (system and netdev) number their ports independently: a number that
+      // names two ports names neither.
+      this.byOdp.set(e.odp, prior === undefined || prior?.name === e.name ? e : null);
+    }
+    for (const pf of facts.nic?.pfs ?? []) for (const d of pf.netdevs) this.nic.set(d, pf);
+  }
+
+  /** The entry a token (name, or datapath number as printed) stands for. */
+  lookup(token: string): PortEntry | undefined {
+    const byName = this.byName.get(token);
+    if (byName) return byName;
+    const n = portNumber(token);
+    return n === null ? undefined : (this.byOdp.get(n) ?? undefined);
+  }
+
+  get hasOdp(): boolean {
+    return this.byOdp.size > 0;
+  }
+}
+
+function resolveTokens(tally: PortTally, index: PortIndex, notes: string[]): Map<string, Resolved> {
+  const out = new Map<string, Resolved>();
+  const unmapped: string[] = [];
+  for (const token of tally.tokens()) {
+    const acc = tally.port(token);
+    if (!acc) continue;
+    const entry = index.lookup(token) ?? null;
+    if (!entry && portNumber(token) !== null) unmapped.push(token);
+    const key = entry?.name ?? token;
+    let r = out.get(key);
+    if (!r) {
+      r = { entry, acc: new FlowAccumulator() };
+      out.set(key, r);
+    }
+    r.acc.merge(acc);
+  }
+  if (unmapped.length > 0) {
+    notes.push(
+      `the dump prints datapath port numbers (${unmapped.join(', ')}) that no port maps: ` +
+        (index.hasOdp
+          ? 'they are not in the port table'
+          : 'give --ports with "odp" numbers or the output of `ovs-appctl dpif/show` (OpenFlow ofport numbers are not datapath numbers)'),
+    );
+  }
+  return out;
+}
+
+function isDefaultSubject(e: PortEntry, index: PortIndex): boolean {
+  if (e.pod !== null) return true;
+  const pf = index.nic.get(e.name);
+  return pf !== undefined && pf.representors.includes(e.name);
+}
+
+/** The ports to report, by key (a name, or an unmapped number as printed). */
+function subjects(
+  select: Selection,
+  index: PortIndex,
+  resolved: Map<string, Resolved>,
+  notes: string[],
+): string[] {
+  if ('port' in select) {
+    const e = index.lookup(select.port);
+    const key = e?.name ?? select.port;
+    if (!e && !resolved.has(key) && !index.nic.has(key)) {
+      throw new NotFoundError(`port ${select.port}`, {
+        message: `port ${select.port}: not in OVS, the NIC or the dump`,
+      });
+    }
+    return [key];
+  }
+  if ('pod' in select) {
+    const ports = index.entries.filter((e) => e.pod === select.pod).map((e) => e.name);
+    if (ports.length === 0) {
+      throw new NotFoundError(`pod ${select.pod}`, {
+        message: `pod ${select.pod}: no port has external_ids pod_namespace/pod_name for it`,
+      });
+    }
+    return ports;
+  }
+  const chosen = index.entries.filter((e) => isDefaultSubject(e, index)).map((e) => e.name);
+  if (chosen.length > 0) return chosen;
+  const seen = [...resolved.entries()]
+    .filter(([, r]) => !NEVER_OFFLOADED_TYPES.has(r.entry?.type ?? ''))
+    .map(([k]) => k);
+  if (seen.length === 0) {
+    notes.push(
+      'no pod ports (Interface external_ids pod_name/pod_namespace), no VF representors on OVS and no flows: nothing to check',
+    );
+  }
+  return seen;
+}
+
+function report(
+  key: string,
+  resolved: Resolved | undefined,
+  index: PortIndex,
+  facts: OffloadFacts,
+): PortReport {
+  const entry = resolved?.entry ?? index.byName.get(key) ?? null;
+  const flows = (resolved?.acc ?? new FlowAccumulator()).get();
+  const verdict = verdictOf(flows);
+  const pf = index.nic.get(key) ?? null;
+  const ctx = { entry, name: key, pf, nicNetdev: pf !== null };
+  return {
+    port: key,
+    odp: entry?.odp ?? portNumber(key),
+    ofport: entry?.ofport ?? null,
+    bridge: entry?.bridge ?? null,
+    pod: entry?.pod ?? null,
+    pf: pf?.pci ?? null,
+    verdict,
+    flows,
+    reasons: reasonsFor(ctx, verdict, flows, facts),
+  };
+}
+
+function toTally(flows: PortTally | Iterable<DpFlow | FlowLineError>): PortTally {
+  if (flows instanceof PortTally) return flows;
+  const tally = new PortTally();
+  for (const f of flows) tally.push(f);
+  return tally;
+}
+
+/**
+ * The offload verdict per port. `flows` is a tally (folded from a stream by tallyFlows or
+ * gatherLive) or, for small inputs, the parsed flows themselves. Throws NotFoundError when
+ * the port or pod asked for is nowhere to be found.
+ */
+export function judgePorts(
+  flows: PortTally | Iterable<DpFlow | FlowLineError>,
+  ports: readonly PortEntry[],
+  facts: OffloadFacts,
+  opts: JudgeOptions = {},
+): OffloadReport {
+  const tally = toTally(flows);
+  const notes = [...(opts.notes ?? [])];
+  const index = new PortIndex(ports, facts);
+  const resolved = resolveTokens(tally, index, notes);
+  const keys = subjects(opts.select ?? {}, index, resolved, notes);
+  const reports = keys.map((k) => report(k, resolved.get(k), index, facts));
+  const offloadedPorts = reports.filter((r) => r.verdict === 'offloaded').length;
+  const verdict: OverallVerdict =
+    reports.length === 0
+      ? 'no-ports'
+      : offloadedPorts === reports.length
+        ? 'offloaded'
+        : 'not-offloaded';
+  return {
+    source: opts.source ?? (facts.ovs === null ? 'dump' : 'live'),
+    verdict,
+    ports: reports,
+    summary: { ports: reports.length, offloadedPorts, flows: tally.all.get() },
+    facts,
+    notes,
+    parseErrors: { count: tally.errorCount, first: [...tally.errors] },
+  };
+}
+
+/** The `offload-check` exit code: 0 only when every port reported is offloaded. */
+export function exitCodeOf(report: OffloadReport): 0 | 1 {
+  return report.verdict === 'offloaded' ? 0 : 1;
+}

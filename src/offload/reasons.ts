@@ -1,0 +1,242 @@
+import type {
+  OffloadFacts,
+  PfFact,
+  PortEntry,
+  PortFlows,
+  PortVerdict,
+  Reason,
+  ReasonCode,
+} from './types.js';
+
+/**
+ * Why a port is not offloaded, from what the node tells (OVS config, eswitch modes, where
+ * the port sits) and from where its flows run. Only facts that are known give a reason: a
+ * captured dump has no node facts, so its reasons come from the flows alone.
+ */
+
+export interface PortContext {
+  /** The port's row (OVSDB live, ports file for a capture), or null when there is none. */
+  entry: PortEntry | null;
+  /** The port's name (or the number the dump printed). */
+  name: string;
+  /** The PF whose uplink, representor or netdev this is. */
+  pf: PfFact | null;
+  /** It is a VF representor or uplink the NIC inventory knows. */
+  nicNetdev: boolean;
+}
+
+const reason = (code: ReasonCode, message: string, fix: string | null = null): Reason => ({
+  code,
+  message,
+  fix,
+});
+
+/** Kernel netdevs (representors, veths): what TC can offload, unlike tunnels or taps. */
+function isNetdevPort(entry: PortEntry | null): boolean {
+  const t = entry?.type ?? null;
+  return t === null || t === '' || t === 'system';
+}
+
+function placeReasons(ctx: PortContext, facts: OffloadFacts): Reason[] {
+  const out: Reason[] = [];
+  const { entry, name } = ctx;
+  // Only OVSDB says a port is on no bridge; a ports file that omits the bridge says nothing.
+  if (facts.ovs !== null && (entry ? entry.bridge === null : ctx.nicNetdev)) {
+    out.push(
+      reason(
+        'not-on-bridge',
+        `${name} is on no OVS bridge: OVS does not switch its traffic, so there is nothing to offload`,
+        `ovs-vsctl add-port br-int ${name} (the agent does this at CNI ADD)`,
+      ),
+    );
+  }
+  if (entry?.error) {
+    out.push(reason('interface-error', `ovs-vswitchd cannot use ${name}: ${entry.error}`));
+  }
+  if (entry?.datapath?.startsWith('netdev@') && entry.type === 'system') {
+    out.push(
+      reason(
+        'userspace-datapath',
+        `${name} is a kernel netdev on the userspace datapath (${entry.datapath}): only DPDK ports are offloaded there`,
+        'put representors on a bridge with datapath_type=system, where TC offloads them',
+      ),
+    );
+  }
+  return out;
+}
+
+function eswitchReasons(ctx: PortContext, facts: OffloadFacts): Reason[] {
+  const pfs = facts.nic?.pfs;
+  if (!pfs) return [];
+  const pf = ctx.pf;
+  if (pf?.eswitchMode === 'legacy') {
+    return [
+      reason(
+        'eswitch-legacy',
+        `PF ${pf.pci} is in legacy eswitch mode: VFs have no representors and OVS flows cannot go into the NIC`,
+        `devlink dev eswitch set pci/${pf.pci} mode switchdev (or eswitchMode: switchdev in the agent's nics[])`,
+      ),
+    ];
+  }
+  if (pf?.inactive) {
+    return [
+      reason(
+        'eswitch-inactive',
+        `PF ${pf.pci} is in switchdev mode but devlink reports it inactive (switchdev_inactive): the eswitch passes no traffic`,
+      ),
+    ];
+  }
+  if (pf || !isNetdevPort(ctx.entry)) return [];
+  const switchdev = pfs.filter((p) => p.eswitchMode === 'switchdev');
+  if (pfs.length > 0 && switchdev.length === 0) {
+    const list = pfs.map((p) => `${p.pci} ${p.eswitchMode}`).join(', ');
+    return [
+      reason(
+        'eswitch-legacy',
+        `no SR-IOV PF of this node is in switchdev mode (${list}): there are no representors, nothing OVS switches can go into the NIC`,
+        'devlink dev eswitch set pci/<PF> mode switchdev (or eswitchMode: switchdev in the agent config)',
+      ),
+    ];
+  }
+  if (switchdev.length > 0 && facts.ovs !== null) {
+    return [
+      reason(
+        'not-a-representor',
+        `${ctx.name} is not a VF representor or uplink of any switchdev PF of this node: a veth or tap port is switched in software`,
+      ),
+    ];
+  }
+  return [];
+}
+
+function hwOffloadReasons(facts: OffloadFacts): Reason[] {
+  const ovs = facts.ovs;
+  if (ovs === null || ovs.hwOffload === true) return [];
+  const state = ovs.hwOffload === null ? 'is not set (OVS default: false)' : 'is false';
+  return [
+    reason(
+      'hw-offload-off',
+      `Open_vSwitch other_config:hw-offload ${state}: ovs-vswitchd puts no flow into the NIC`,
+      'ovs-vsctl set Open_vSwitch . other_config:hw-offload=true, then restart ovs-vswitchd',
+    ),
+  ];
+}
+
+const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
+/** "all 3 flows are" / "1 flow is": the subject of a sentence about flows. */
+const flowsAre = (count: number, all: boolean) =>
+  `${all && count > 1 ? 'all ' : ''}${n(count, 'flow')} ${count === 1 ? 'is' : 'are'}`;
+
+function softwareReasons(flows: PortFlows, facts: OffloadFacts): Reason[] {
+  const out: Reason[] = [];
+  const { ovs, tc, dpdk } = flows.softwareDp;
+  const all = (count: number) => count === flows.total;
+  if (ovs > 0) {
+    const hwOn = facts.ovs?.hwOffload === true;
+    out.push(
+      reason(
+        'software-datapath',
+        `${flowsAre(ovs, all(ovs))} in the OVS datapath (dp:ovs), not in the NIC` +
+          (hwOn
+            ? `; hw-offload is on, so the NIC or driver refused ${ovs === 1 ? 'it' : 'them'} (see ovs-vswitchd.log)`
+            : ''),
+        hwOn
+          ? 'check ovs-vswitchd.log for offload errors and `ethtool -k <uplink|representor>` for hw-tc-offload: on'
+          : null,
+      ),
+    );
+  }
+  if (tc > 0) {
+    const skipHw = facts.ovs?.tcPolicy === 'skip_hw';
+    out.push(
+      reason(
+        'tc-software',
+        `${flowsAre(tc, all(tc))} in TC but not in hardware (dp:tc without offloaded:yes)` +
+          (skipHw
+            ? ': other_config:tc-policy=skip_hw keeps them out of the NIC'
+            : ': the driver refused them (unsupported match or action, hw-tc-offload off)'),
+        skipHw
+          ? 'ovs-vsctl remove Open_vSwitch . other_config tc-policy, then restart ovs-vswitchd'
+          : 'ethtool -K <uplink|representor> hw-tc-offload on; see ovs-vswitchd.log for the refusal',
+      ),
+    );
+  }
+  if (dpdk > 0) {
+    out.push(
+      reason(
+        'dpdk-software',
+        `${flowsAre(dpdk, all(dpdk))} in the DPDK PMD threads (dp:dpdk without offloaded:), not in the NIC: rte_flow refused them or hw-offload was off when they were installed`,
+      ),
+    );
+  }
+  return out;
+}
+
+function flowReasons(
+  name: string,
+  verdict: PortVerdict,
+  flows: PortFlows,
+  facts: OffloadFacts,
+): Reason[] {
+  const out: Reason[] = [];
+  if (verdict === 'no-flows') {
+    out.push(
+      reason(
+        'no-flows',
+        `no datapath flow comes in on or goes out to ${name}: no traffic in the last ~10 s (idle flows expire), so nothing shows where it would run`,
+        'send traffic through the port (e.g. ping from the pod) and check again within a few seconds',
+      ),
+    );
+    return out;
+  }
+  if (verdict === 'partial' && flows.software.flows > 0) {
+    out.push(
+      reason(
+        'some-software',
+        `${flows.software.flows} of ${flows.total} flows (${flows.software.packets} packets) are switched in software`,
+      ),
+    );
+  }
+  out.push(...softwareReasons(flows, facts));
+  if (flows.partial.flows > 0) {
+    out.push(
+      reason(
+        'partial-offload',
+        `${flowsAre(flows.partial.flows, false)} partially offloaded (offloaded:partial): the NIC matches and marks packets, the actions run in software`,
+      ),
+    );
+  }
+  if (flows.unknown.flows > 0) {
+    out.push(
+      reason(
+        'not-shown',
+        `${n(flows.unknown.flows, 'flow')} ${flows.unknown.flows === 1 ? 'prints' : 'print'} neither offloaded: nor dp: (the dump was taken without -m): it does not show where ${flows.unknown.flows === 1 ? 'it runs' : 'they run'}, and type=offloaded alone proves nothing`,
+        'ovs-appctl dpctl/dump-flows -m type=all',
+      ),
+    );
+  }
+  return out;
+}
+
+/** Every reason that applies to a port that is not (fully) offloaded; none when it is. */
+export function reasonsFor(
+  ctx: PortContext,
+  verdict: PortVerdict,
+  flows: PortFlows,
+  facts: OffloadFacts,
+): Reason[] {
+  if (verdict === 'offloaded') return [];
+  return [
+    ...placeReasons(ctx, facts),
+    ...eswitchReasons(ctx, facts),
+    ...hwOffloadReasons(facts),
+    ...flowReasons(ctx.name, verdict, flows, facts),
+  ];
+}
+
+export function verdictOf(flows: PortFlows): PortVerdict {
+  if (flows.total === 0) return 'no-flows';
+  if (flows.offloaded.flows === flows.total) return 'offloaded';
+  if (flows.offloaded.flows + flows.partial.flows > 0) return 'partial';
+  return flows.software.flows > 0 ? 'software' : 'unknown';
+}
