@@ -79,7 +79,7 @@ describe('PortTally', () => {
     expect(t.all.get().total).toBe(1);
   });
 
-  it('folds a chunked stream in memory that grows with ports, not flows', async () => {
+  it('folds lines split across chunks into one accumulator per port', async () => {
     async function* chunks() {
       for (let i = 0; i < 20_000; i++) {
         const line = flowLine({ in: `p${i % 4}`, out: [`p${(i + 1) % 4}`], dp: 'ovs' });
