@@ -5,8 +5,8 @@ import type { Node } from './sandbox.js';
  * Real dump-flows output from a sandbox node (userspace datapath): three pods on VFs whose
  * representors sit on br-int, OpenFlow rules that make the datapath print conntrack,
  * recirculation, VLAN push, check_pkt_len, userspace and drop actions, and traffic through
- * them. Every dump form the parser must read is captured right after the traffic, before
- * the revalidator expires the flows (10 s idle).
+ * them. Every dump form the parser must read is captured right after the traffic; idle
+ * flows are kept for a minute so that all forms see them.
  */
 export interface LiveCapture {
   /** ovs-appctl dpctl/dump-flows arguments → stdout. */
@@ -15,6 +15,8 @@ export interface LiveCapture {
   ports: Map<string, string>;
   /** Representor names of pods a, b, c. */
   reps: [string, string, string];
+  /** Pings pod b from pod a again, for checks that need traffic of their own. */
+  ping(): Promise<void>;
 }
 
 export const LIVE_FORMS: Record<string, string[]> = {
@@ -58,6 +60,8 @@ export async function captureLiveDumps(node: Node): Promise<LiveCapture> {
       ['link', 'set', 'net1', 'up'],
     ]);
   }
+  // keep idle datapath flows for a minute (default 10 s), so every form sees them on a busy host
+  await ovs.vsctl(['set', 'Open_vSwitch', '.', 'other_config:max-idle=60000']);
   const ofport = async (iface: string) =>
     (await ovs.vsctl(['get', 'Interface', iface, 'ofport'])).stdout.trim();
   const [a, b] = [await ofport(reps[0]!), await ofport(reps[1]!)];
@@ -123,5 +127,12 @@ export async function captureLiveDumps(node: Node): Promise<LiveCapture> {
   const show = (await ovs.appctl(['dpctl/show'])).stdout;
   const ports = new Map<string, string>();
   for (const m of show.matchAll(/^\s*port (\d+): (\S+)/gm)) ports.set(m[1]!, m[2]!);
-  return { dumps, ports, reps: reps as [string, string, string] };
+  return {
+    dumps,
+    ports,
+    reps: reps as [string, string, string],
+    ping: async () => {
+      await ping(0, '10.55.0.2', 3);
+    },
+  };
 }
