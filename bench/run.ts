@@ -13,6 +13,7 @@ import type { Bench, SummaryRow } from './lib/types.js';
 const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   sandbox: () => import('./sandbox/index.js'),
   cni: () => import('./cni/index.js'),
+  offload: () => import('./offload/index.js'),
   deviceplugin: () => import('./deviceplugin/index.js'),
   'ovsdb-attach': () => import('./ovsdb-attach/index.js'),
   'flows-parse': () => import('./flows-parse/index.js'),

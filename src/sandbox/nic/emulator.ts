@@ -198,6 +198,32 @@ export class NicEmulator {
     this.startWatching();
   }
 
+  /**
+   * A NIC computes checksums in hardware; a veth leaves them to "the device" (partial
+   * checksums). OVS's userspace datapath reads packets with AF_PACKET and forwards them as
+   * they are, so TCP between pods would carry bad checksums and stall: turn transmit
+   * checksum offload off on both ends, as a real VF/representor pair behaves.
+   */
+  private async hardwareChecksums(devs: readonly string[]): Promise<void> {
+    if (!this.cfg.realEthtool) return;
+    for (const dev of devs) {
+      await this.runner
+        .run(
+          [
+            'nsenter',
+            `--net=/var/run/netns/${this.host.name}`,
+            this.cfg.realEthtool,
+            '-K',
+            dev,
+            'tx',
+            'off',
+          ],
+          { okExitCodes: [1, 75] },
+        )
+        .catch(() => undefined);
+    }
+  }
+
   // ---- VF creation and removal (sriov_numvfs) ----
 
   private async createVfs(pf: PfRec, n: number): Promise<void> {
@@ -234,6 +260,7 @@ export class NicEmulator {
       });
     }
     await this.ip.batch(this.host, batch);
+    await this.hardwareChecksums(newVfs.flatMap((v) => [v.vfName, v.peerName]));
     const links = await listLinks(this.ip, this.host);
     const toLimbo: string[][] = [];
     for (const v of newVfs) {
@@ -241,6 +268,8 @@ export class NicEmulator {
       if (!peer) throw new Error(`veth ${v.peerName} missing after creation`);
       pf.vfs.push({ ...v.rec, peerIfindex: peer.ifindex });
       await this.tree.setDriver(v.rec.pci, v.rec.driver);
+      // A VF probed by its driver at creation has its RDMA device from the start.
+      if (v.rec.driver === this.identity.vfDriver) await this.tree.setRdma(v.rec.pci, v.rec.uverbs);
       if (v.rec.driver === null) toLimbo.push(['link', 'set', v.vfName, 'netns', this.limbo.name]);
     }
     if (toLimbo.length > 0) await this.ip.batch(this.host, toLimbo);
@@ -523,6 +552,7 @@ export class NicEmulator {
           ['link', 'set', peerName, 'up'],
         );
       await this.ip.batch(this.host, setup);
+      await this.hardwareChecksums([name, peerName]);
       p.vf.peerIfindex = peer.ifindex;
       returned.push(name);
     }
