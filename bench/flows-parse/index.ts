@@ -126,10 +126,15 @@ export const bench: Bench = {
     const lines = [...new FlowGenerator(1).lines(flows)].join('\n').split('\n');
     const flowLines = lines.filter((l) => !l.startsWith('flow-dump from '));
 
-    ctx.log('timing our parser (1 warm-up pass, median of 5)');
-    const warm = parseAll(lines);
-    if (warm.flows !== flows) throw new Error(`parsed ${warm.flows} of ${flows} flows`);
-    const times = Array.from({ length: 5 }, () => timeSync(() => parseAll(lines)));
+    // warm the JIT on at least 100,000 lines and time as many, so a smoke run measures
+    // optimised code over more than a few milliseconds too
+    const passes = Math.max(5, Math.ceil(100_000 / flows));
+    ctx.log(`timing our parser (${passes} warm-up passes, median of ${passes})`);
+    for (let i = 0; i < passes; i++) {
+      const warm = parseAll(lines);
+      if (warm.flows !== flows) throw new Error(`parsed ${warm.flows} of ${flows} flows`);
+    }
+    const times = Array.from({ length: passes }, () => timeSync(() => parseAll(lines)));
     const ours = Math.round(flows / percentile(times, 50));
 
     ctx.log(`timing ODPFlow on the first ${pySample} of the same lines`);
