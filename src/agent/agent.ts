@@ -11,6 +11,8 @@ import {
   type Logger,
 } from '../sys/index.js';
 import { DevicePluginManager, loadDevicePluginSettings } from '../deviceplugin/index.js';
+import { checkLive, type OffloadReport } from '../offload/index.js';
+import type { NicContext } from '../vf/index.js';
 import { AttachmentService } from './attach/service.js';
 import { FlowSampler } from './flow-sampler.js';
 import { KubeOvnIpSource, kubernetesPodApi } from './kubeovn.js';
@@ -54,6 +56,8 @@ export class Agent {
     readonly nicStatus: PfPolicyStatus[],
     readonly devicePlugin: DevicePluginManager | null,
     readonly metrics: AgentMetrics,
+    private readonly runner: CommandRunner,
+    private readonly nicCtx: NicContext,
   ) {}
 
   static async start(config: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
@@ -139,6 +143,8 @@ export class Agent {
         nicStatus,
         devicePlugin,
         metrics,
+        runner,
+        nicCtx,
       );
       agent.sampler = new FlowSampler(
         runner,
@@ -159,7 +165,7 @@ export class Agent {
           check: (r) => attachments.check(r),
           gc: (r) => attachments.gc(r),
           status: () => attachments.status(),
-          state: async () => agent.status(),
+          state: () => agent.status(),
         },
         logger.child({ component: 'cni-server' }),
         (op, outcome, seconds, code) => metrics.observeCni(op, outcome, seconds, code),
@@ -169,7 +175,7 @@ export class Agent {
         agent.metricsServer = new MetricsServer(
           config.metrics.listen,
           metrics,
-          async () => agent.status(),
+          () => agent.status(),
           () => client.isConnected,
           logger.child({ component: 'metrics' }),
         );
@@ -187,8 +193,33 @@ export class Agent {
     }
   }
 
-  /** The node status document (GET /api/v1/state). */
-  status(): unknown {
+  private offloadCache: { at: number; report: Promise<OffloadReport | null> } | null = null;
+
+  /**
+   * The offload verdict of every port, from one live dump-flows; cached for 10 s so that
+   * status polling cannot turn into a dump loop on a node with many flows.
+   */
+  private offloadReport(): Promise<OffloadReport | null> {
+    const now = Date.now();
+    if (this.offloadCache && now - this.offloadCache.at < 10_000) return this.offloadCache.report;
+    const report = checkLive({
+      runner: this.runner,
+      vswitch: this.vswitch,
+      nicCtx: this.nicCtx,
+      timeoutMs: 10_000,
+      logger: this.logger,
+    }).catch((err: unknown) => {
+      this.logger.warn({ err: errorMessage(err) }, 'offload verdict unavailable');
+      return null;
+    });
+    this.offloadCache = { at: now, report };
+    return report;
+  }
+
+  /** The node status document (GET /api/v1/state and /status). */
+  async status(): Promise<unknown> {
+    const report = await this.offloadReport();
+    const byPort = new Map((report?.ports ?? []).map((p) => [p.port, p]));
     return {
       node: this.config.nodeName,
       ovsdb: { endpoint: this.config.ovs.db, connected: this.client.isConnected },
@@ -200,20 +231,39 @@ export class Agent {
           netdev: pf?.netdev ?? null,
           eswitchMode: pf?.eswitchMode ?? null,
           numVfs: pf?.numVfs ?? null,
+          vfs: (pf?.vfs ?? []).map((v) => ({
+            index: v.index,
+            pci: v.pci,
+            driver: v.driver,
+            representor: v.representor,
+          })),
         };
       }),
-      attachments: this.attachments.attachments().map((s) => ({
-        containerID: s.containerID,
-        ifName: s.ifName,
-        pod: `${s.pod.namespace}/${s.pod.name}`,
-        mode: s.mode,
-        vf: s.vf.pci,
-        representor: s.representor,
-        bridge: s.bridge,
-        ifaceId: s.ifaceId,
-        netns: s.netns,
-        addCompleted: s.addCompleted,
-      })),
+      nicPolicies: this.nicStatus,
+      devicePlugin: this.devicePlugin?.pools() ?? null,
+      attachments: this.attachments.attachments().map((s) => {
+        const port = s.representor ? byPort.get(s.representor) : undefined;
+        return {
+          containerID: s.containerID,
+          ifName: s.ifName,
+          pod: `${s.pod.namespace}/${s.pod.name}`,
+          mode: s.mode,
+          vf: s.vf.pci,
+          representor: s.representor,
+          bridge: s.bridge,
+          ifaceId: s.ifaceId,
+          netns: s.netns,
+          addCompleted: s.addCompleted,
+          offload: port
+            ? {
+                verdict: port.verdict,
+                offloadedFlows: port.flows.offloaded.flows,
+                softwareFlows: port.flows.software.flows,
+                reasons: port.reasons.map((r) => r.code),
+              }
+            : null,
+        };
+      }),
     };
   }
 
