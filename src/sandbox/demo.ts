@@ -45,7 +45,14 @@ export async function buildDemoNode(
   const sb = await Sandbox.create();
   step('sandbox node', `host netns ${sb.hostNetns}, files in ${sb.dir}`);
   const ovs = await startOvs(sb);
-  step('Open vSwitch (ovsdb-server + ovs-vswitchd, userspace datapath)', ovs.dbTarget);
+  step(
+    'Open vSwitch (ovsdb-server + ovs-vswitchd, userspace datapath, hw-offload=true)',
+    ovs.dbTarget,
+  );
+  // As a Kube-OVN offload node is set up: hw-offload on, then ovs-vswitchd restarted (it
+  // reads the setting only at start).
+  await ovs.vsctl(['set', 'Open_vSwitch', '.', 'other_config:hw-offload=true']);
+  await ovs.restartVswitchd();
   const ovn = await startOvn(sb, ovs);
   step(
     'OVN (NB/SB, ovn-northd, ovn-controller): the Kube-OVN control plane',
@@ -65,6 +72,7 @@ export async function buildDemoNode(
   const { sandboxIp } = await sb.connectToRoot();
   const config = {
     ...sandboxAgentConfig(sb, ovs, nic),
+    ovs: { ...sandboxAgentConfig(sb, ovs, nic).ovs, hwOffload: true },
     nics: [{ pci: '0000:03:00.0', numVfs: 4, eswitchMode: 'switchdev' }],
     metrics: { listen: `${sandboxIp}:9476`, flowSampleIntervalMs: 2000 },
   };
