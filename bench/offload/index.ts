@@ -11,11 +11,10 @@ import {
   Sandbox,
   sandboxAgentConfig,
   startOvs,
-  type OvsInstance,
 } from '../../src/sandbox/index.js';
 import { round } from '../lib/stats.js';
 import { barChart } from '../lib/svg.js';
-import type { Bench } from '../lib/types.js';
+import type { Bench, BenchOutcome } from '../lib/types.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const resultsDir = path.join(repo, 'bench', 'results');
@@ -106,7 +105,7 @@ async function runMode(
     podA: string;
     podB: string;
     serverIp: string;
-    ovs: OvsInstance;
+    dump: () => Promise<string>;
     vswitchdPid: () => Promise<number>;
     reps: string[];
   },
@@ -120,8 +119,7 @@ async function runMode(
   const udp = iperf(ctx.podA, ctx.serverIp, ['-t', t, '-u', '-b', '500M']);
   const cpu = processCpu(pid) - cpu0;
   const kernel = kernelCpu() - k0;
-  const dump = await ctx.ovs.appctl(['dpctl/dump-flows', '-m', 'type=all']);
-  const flows = flowSplit(dump.stdout, ctx.reps);
+  const flows = flowSplit(await ctx.dump(), ctx.reps);
   return {
     hwOffload,
     tcp1_gbps: round(tcp1.bitsPerSecond / 1e9, 3),
@@ -147,6 +145,93 @@ async function runMode(
  * Here the NIC is emulated and OVS runs the userspace datapath: every flow is software, and
  * the report says so instead of inventing offload numbers.
  */
+/** Writes offload-<host>-<date>.{json,md,svg} and builds the bench outcome. */
+function report(
+  ctx: { log(l: string): void },
+  seconds: number,
+  nic: string,
+  modes: ModeResult[],
+  offloadPossible: boolean,
+  reason: string,
+): BenchOutcome {
+  const json = {
+    bench: 'offload',
+    nic: 'emulated',
+    seconds,
+    modes,
+    offload_possible: false,
+    reason,
+  };
+  const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '_');
+  const date = new Date().toISOString().slice(0, 10);
+  mkdirSync(resultsDir, { recursive: true });
+  const base = path.join(resultsDir, `offload-${host}-${date}`);
+  writeFileSync(`${base}.json`, JSON.stringify(json, null, 2) + '\n');
+  const md = [
+    `# offload bench — ${host}, ${date}`,
+    '',
+    `NIC: ${nic}. ${reason}.`,
+    '',
+    '| hw-offload | TCP 1 stream Gbit/s | TCP 4 streams Gbit/s | UDP 500M loss % | ovs-vswitchd CPU s | kernel CPU s | flows offloaded / software |',
+    '|---|---|---|---|---|---|---|',
+    ...modes.map(
+      (m) =>
+        `| ${m.hwOffload} | ${m.tcp1_gbps} | ${m.tcp4_gbps} | ${m.udp_loss_pct} | ${m.vswitchd_cpu_s} | ${m.kernel_cpu_s} | ${m.flows_offloaded} / ${m.flows_software} |`,
+    ),
+    '',
+    `![throughput and CPU](offload-${host}-${date}.svg)`,
+    '',
+  ].join('\n');
+  writeFileSync(`${base}.md`, md);
+  writeFileSync(
+    `${base}.svg`,
+    barChart(
+      `Pod-to-pod via OVS (${json.nic} NIC, ${seconds}s runs)`,
+      'Gbit/s  |  CPU seconds',
+      modes.map((m) => ({
+        label: `hw-offload=${m.hwOffload}`,
+        bars: [
+          { label: 'TCP 1 stream (Gbit/s)', value: m.tcp1_gbps, color: '#4878a8' },
+          { label: 'TCP 4 streams (Gbit/s)', value: m.tcp4_gbps, color: '#78a848' },
+          { label: 'ovs-vswitchd CPU (s)', value: m.vswitchd_cpu_s, color: '#c8683a' },
+        ],
+      })),
+    ),
+  );
+  return {
+    json,
+    table: [
+      [
+        'hw-offload',
+        'TCP1 Gb/s',
+        'TCP4 Gb/s',
+        'UDP loss %',
+        'vswitchd CPU s',
+        'kernel CPU s',
+        'flows off/sw',
+      ],
+      ...modes.map((m) => [
+        String(m.hwOffload),
+        m.tcp1_gbps,
+        m.tcp4_gbps,
+        m.udp_loss_pct,
+        m.vswitchd_cpu_s,
+        m.kernel_cpu_s,
+        `${m.flows_offloaded}/${m.flows_software}`,
+      ]),
+    ],
+    rows: modes.map((m) => ({
+      bench: 'offload',
+      metric: `tcp4_gbps(hw-offload=${m.hwOffload})`,
+      ours: m.tcp4_gbps,
+      peer: null,
+      ratio: null,
+      goal: 'reported (no offload possible on an emulated NIC)',
+      pass: null,
+    })),
+  };
+}
+
 export const bench: Bench = {
   name: 'offload',
   describe: 'pod-to-pod throughput, CPU and flow split with hw-offload on and off',
@@ -223,7 +308,7 @@ export const bench: Bench = {
             podA: pods[0]!.netns,
             podB: pods[1]!.netns,
             serverIp: ips[1]!,
-            ovs,
+            dump: async () => (await ovs.appctl(['dpctl/dump-flows', '-m', 'type=all'])).stdout,
             vswitchdPid: async () => (await ovs.pid('ovs-vswitchd')) ?? 0,
             reps,
           }),
@@ -236,83 +321,13 @@ export const bench: Bench = {
       if (problems.length > 0) ctx.log(`cleanup: ${problems.join('; ')}`);
     }
 
-    const reason =
-      'emulated NIC: VFs and representors are veth pairs and OVS runs the userspace datapath (no openvswitch module, no TC flower here), so every flow is switched in software whatever hw-offload says';
-    const json = {
-      bench: 'offload',
-      nic: 'emulated',
+    return report(
+      ctx,
       seconds,
+      'emulated',
       modes,
-      offload_possible: false,
-      reason,
-    };
-    const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '_');
-    const date = new Date().toISOString().slice(0, 10);
-    mkdirSync(resultsDir, { recursive: true });
-    const base = path.join(resultsDir, `offload-${host}-${date}`);
-    writeFileSync(`${base}.json`, JSON.stringify(json, null, 2) + '\n');
-    const md = [
-      `# offload bench — ${host}, ${date}`,
-      '',
-      `NIC: emulated. ${reason}.`,
-      '',
-      '| hw-offload | TCP 1 stream Gbit/s | TCP 4 streams Gbit/s | UDP 500M loss % | ovs-vswitchd CPU s | kernel CPU s | flows offloaded / software |',
-      '|---|---|---|---|---|---|---|',
-      ...modes.map(
-        (m) =>
-          `| ${m.hwOffload} | ${m.tcp1_gbps} | ${m.tcp4_gbps} | ${m.udp_loss_pct} | ${m.vswitchd_cpu_s} | ${m.kernel_cpu_s} | ${m.flows_offloaded} / ${m.flows_software} |`,
-      ),
-      '',
-      `![throughput and CPU](offload-${host}-${date}.svg)`,
-      '',
-    ].join('\n');
-    writeFileSync(`${base}.md`, md);
-    writeFileSync(
-      `${base}.svg`,
-      barChart(
-        `Pod-to-pod via OVS (${json.nic} NIC, ${seconds}s runs)`,
-        'Gbit/s  |  CPU seconds',
-        modes.map((m) => ({
-          label: `hw-offload=${m.hwOffload}`,
-          bars: [
-            { label: 'TCP 1 stream (Gbit/s)', value: m.tcp1_gbps, color: '#4878a8' },
-            { label: 'TCP 4 streams (Gbit/s)', value: m.tcp4_gbps, color: '#78a848' },
-            { label: 'ovs-vswitchd CPU (s)', value: m.vswitchd_cpu_s, color: '#c8683a' },
-          ],
-        })),
-      ),
+      false,
+      'emulated NIC: VFs and representors are veth pairs and OVS runs the userspace datapath (no openvswitch module, no TC flower here), so every flow is switched in software whatever hw-offload says',
     );
-    return {
-      json,
-      table: [
-        [
-          'hw-offload',
-          'TCP1 Gb/s',
-          'TCP4 Gb/s',
-          'UDP loss %',
-          'vswitchd CPU s',
-          'kernel CPU s',
-          'flows off/sw',
-        ],
-        ...modes.map((m) => [
-          String(m.hwOffload),
-          m.tcp1_gbps,
-          m.tcp4_gbps,
-          m.udp_loss_pct,
-          m.vswitchd_cpu_s,
-          m.kernel_cpu_s,
-          `${m.flows_offloaded}/${m.flows_software}`,
-        ]),
-      ],
-      rows: modes.map((m) => ({
-        bench: 'offload',
-        metric: `tcp4_gbps(hw-offload=${m.hwOffload})`,
-        ours: m.tcp4_gbps,
-        peer: null,
-        ratio: null,
-        goal: 'reported (no offload possible on an emulated NIC)',
-        pass: null,
-      })),
-    };
   },
 };
