@@ -1,6 +1,6 @@
-import { CLOSE, closingParen, COLON, COMMA, isBlank, OPEN, SPACE, wordAt } from './chars.js';
-import { parseAction, type InfoFields } from './fields.js';
-import { NameTable } from './names.js';
+import { CLOSE, closingParen, COLON, COMMA, isBlank, OPEN, SPACE } from './chars.js';
+import { parseCounterAt } from './counter.js';
+import { dpLayerAt, offloadedAt, parseAction, parseUsedAt, type InfoFields } from './fields.js';
 import type { DpAction } from './types.js';
 
 /**
@@ -10,23 +10,45 @@ import type { DpAction } from './types.js';
  * recording it, and the general scanner goes on from there: any error is its to report.
  */
 
-/** Keys whose values never hold `(`, `)` or `,`. */
-const STATS = new NameTable(['packets', 'bytes', 'used', 'offloaded', 'dp', 'flags']);
+/** The counter key at `at` (followed by `:`), told apart by its first character. */
+function statKeyAt(line: string, at: number): string | undefined {
+  let key: string;
+  switch (line.charCodeAt(at)) {
+    case 0x70: // p
+      key = 'packets';
+      break;
+    case 0x62: // b
+      key = 'bytes';
+      break;
+    case 0x75: // u
+      key = 'used';
+      break;
+    case 0x6f: // o
+      key = 'offloaded';
+      break;
+    case 0x64: // d
+      key = 'dp';
+      break;
+    case 0x66: // f
+      key = 'flags';
+      break;
+    default:
+      return undefined;
+  }
+  return line.charCodeAt(at + key.length) === COLON && line.indexOf(key, at) === at
+    ? key
+    : undefined;
+}
 
-/** Values the typed fields take; counters and `used` are checked by InfoFields.set. */
-function knownValue(key: string, line: string, from: number, to: number): boolean {
-  const len = to - from;
-  if (key === 'dp') {
-    return (
-      (len === 2 && wordAt(line, from, 'tc')) ||
-      (len === 3 && wordAt(line, from, 'ovs')) ||
-      (len === 4 && wordAt(line, from, 'dpdk'))
-    );
+/** End of the run of decimal digits starting at `from`. */
+function digitsEnd(line: string, from: number, n: number): number {
+  let i = from;
+  while (i < n) {
+    const d = line.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    i++;
   }
-  if (key === 'offloaded') {
-    return (len === 3 && wordAt(line, from, 'yes')) || (len === 7 && wordAt(line, from, 'partial'));
-  }
-  return true;
+  return i;
 }
 
 /** Reads counter items from `from`; returns where it stopped (at `actions:` normally). */
@@ -35,16 +57,43 @@ export function scanStats(line: string, from: number, n: number, info: InfoField
   for (;;) {
     while (p < n && (line.charCodeAt(p) === COMMA || isBlank(line.charCodeAt(p)))) p++;
     if (p >= n) return n;
-    const colon = line.indexOf(':', p);
-    if (colon < 0) return p;
-    const key = STATS.at(line, p, colon);
+    const key = statKeyAt(line, p);
     if (key === undefined) return p;
     const v = p + key.length + 1;
-    let end = line.indexOf(',', v);
-    if (end < 0) end = n;
-    // a value that would go to extra may hold anything: leave it to the general path
-    if (key === 'flags' ? !plainToken(line, v, end) : !knownValue(key, line, v, end)) return p;
-    if (info.set(key, line, v, end) !== null) return p;
+    let end: number;
+    if (key === 'packets' || key === 'bytes') {
+      end = digitsEnd(line, v, n);
+      if (end === v || (end < n && line.charCodeAt(end) !== COMMA)) return p;
+      const c = parseCounterAt(line, v, end);
+      if (c === null) return p;
+      if (key === 'packets') {
+        if (info.packets !== undefined) return p;
+        info.packets = c;
+      } else {
+        if (info.bytes !== undefined) return p;
+        info.bytes = c;
+      }
+    } else {
+      end = line.indexOf(',', v);
+      if (end < 0) end = n;
+      if (key === 'used') {
+        const u = info.used === undefined ? parseUsedAt(line, v, end) : undefined;
+        if (u === undefined) return p;
+        info.used = u;
+      } else if (key === 'dp') {
+        const dp = dpLayerAt(line, v, end);
+        if (dp === null) return p;
+        info.dp = dp;
+      } else if (key === 'offloaded') {
+        const o = offloadedAt(line, v, end);
+        if (o === null) return p;
+        info.offloaded = o;
+      } else {
+        // flags: only a plain token; anything else is the general path's
+        if (!plainToken(line, v, end)) return p;
+        info.extra.flags = line.slice(v, end);
+      }
+    }
     p = end;
   }
 }

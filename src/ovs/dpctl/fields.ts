@@ -29,7 +29,7 @@ export function parseUsed(text: string): number | null | undefined {
   return parseUsedAt(text, 0, text.length);
 }
 
-function parseUsedAt(text: string, from: number, to: number): number | null | undefined {
+export function parseUsedAt(text: string, from: number, to: number): number | null | undefined {
   if (to - from === 5 && wordAt(text, from, 'never')) return null;
   const last = to - 1;
   if (last <= from || text.charCodeAt(last) !== 0x73 /* s */) return undefined;
@@ -43,6 +43,25 @@ function parseUsedAt(text: string, from: number, to: number): number | null | un
     else return undefined;
   }
   return digits > 0 ? Number(text.slice(from, last)) : undefined;
+}
+
+/**
+ * The dp_layer names of OVS 2.13–3.x in line[from, to), or null: anything else (a vendor
+ * layer) is kept in extra.
+ */
+export function dpLayerAt(line: string, from: number, to: number): DpLayer | null {
+  const len = to - from;
+  if (len === 2 && wordAt(line, from, 'tc')) return 'tc';
+  if (len === 3 && wordAt(line, from, 'ovs')) return 'ovs';
+  if (len === 4 && wordAt(line, from, 'dpdk')) return 'dpdk';
+  return null;
+}
+
+export function offloadedAt(line: string, from: number, to: number): Offloaded | null {
+  const len = to - from;
+  if (len === 3 && wordAt(line, from, 'yes')) return 'yes';
+  if (len === 7 && wordAt(line, from, 'partial')) return 'partial';
+  return null;
 }
 
 /** The key in line[from, to) (followed by its `:`): a known constant, a new string, or null. */
@@ -66,12 +85,18 @@ export class InfoFields {
   /** Records one field, its value line[from, to); returns an error message if malformed. */
   set(key: string, line: string, from: number, to: number): string | null {
     switch (key) {
-      case 'packets':
-      case 'bytes': {
-        if (this[key] !== undefined) return `duplicate ${key}:`;
+      case 'packets': {
+        if (this.packets !== undefined) return 'duplicate packets:';
         const c = parseCounterAt(line, from, to);
-        if (c === null) return `bad ${key}: value ${excerpt(line.slice(from, to))}`;
-        this[key] = c;
+        if (c === null) return `bad packets: value ${excerpt(line.slice(from, to))}`;
+        this.packets = c;
+        return null;
+      }
+      case 'bytes': {
+        if (this.bytes !== undefined) return 'duplicate bytes:';
+        const c = parseCounterAt(line, from, to);
+        if (c === null) return `bad bytes: value ${excerpt(line.slice(from, to))}`;
+        this.bytes = c;
         return null;
       }
       case 'used': {
@@ -81,18 +106,18 @@ export class InfoFields {
         this.used = u;
         return null;
       }
-      case 'dp':
-        // dp_layer names in OVS 2.13–3.x; anything else (a vendor layer) is kept in extra.
-        if (to - from === 2 && wordAt(line, from, 'tc')) this.dp = 'tc';
-        else if (to - from === 3 && wordAt(line, from, 'ovs')) this.dp = 'ovs';
-        else if (to - from === 4 && wordAt(line, from, 'dpdk')) this.dp = 'dpdk';
+      case 'dp': {
+        const dp = dpLayerAt(line, from, to);
+        if (dp !== null) this.dp = dp;
         else this.extra[key] = line.slice(from, to);
         return null;
-      case 'offloaded':
-        if (to - from === 3 && wordAt(line, from, 'yes')) this.offloaded = 'yes';
-        else if (to - from === 7 && wordAt(line, from, 'partial')) this.offloaded = 'partial';
+      }
+      case 'offloaded': {
+        const o = offloadedAt(line, from, to);
+        if (o !== null) this.offloaded = o;
         else this.extra[key] = line.slice(from, to);
         return null;
+      }
       case 'ufid':
         this.ufid = line.slice(from, to);
         return null;
