@@ -1,31 +1,35 @@
 /**
- * Names OVS prints, recognised in place: a table keyed by the first two characters, the
- * last one and the length (one candidate, then one exact comparison) gives every flow the same interned
- * strings as keys, with no allocation, so the match objects of a dump share one shape.
+ * Names OVS prints, recognised in place. A table indexed by length and first character
+ * (the last character settles most ties: ipv4/ipv6/icmp, ct_zone/ct_mark…) names the
+ * candidates, one indexOf confirms. Every flow thus gets the same interned strings as
+ * keys, with no allocation, and the match objects of a dump share one shape.
  */
 export class NameTable {
-  private readonly byKey = new Map<number, string>();
+  private static readonly MAX = 16;
+  private readonly slots: (string[] | undefined)[] = [];
 
   constructor(names: readonly string[]) {
     for (const name of names) {
-      const key = NameTable.key(name, 0, name.length);
-      const other = this.byKey.get(key);
-      if (other !== undefined) throw new Error(`name table: ${name} collides with ${other}`);
-      this.byKey.set(key, name);
+      if (name.length > NameTable.MAX || name.charCodeAt(0) > 127) {
+        throw new Error(`name table: ${name} does not fit`);
+      }
+      (this.slots[name.length * 128 + name.charCodeAt(0)] ??= []).push(name);
     }
-  }
-
-  private static key(s: string, from: number, to: number): number {
-    const first = s.charCodeAt(from) * 65536 + s.charCodeAt(from + 1) * 256;
-    return (first + s.charCodeAt(to - 1)) * 256 + (to - from);
   }
 
   /** The known name spelled by line[from, to), or undefined. */
   at(line: string, from: number, to: number): string | undefined {
-    if (to - from > 255 || to - from < 2) return undefined;
-    const name = this.byKey.get(NameTable.key(line, from, to));
-    // exact check by indexOf: cheaper than startsWith on V8's sliced strings (see wordAt)
-    return name !== undefined && line.indexOf(name, from) === from ? name : undefined;
+    const len = to - from;
+    if (len <= 0 || len > NameTable.MAX) return undefined;
+    const slot = this.slots[len * 128 + line.charCodeAt(from)];
+    if (slot === undefined) return undefined;
+    const last = slot.length > 1 ? line.charCodeAt(to - 1) : -1;
+    for (const name of slot) {
+      if (last >= 0 && name.charCodeAt(len - 1) !== last) continue;
+      // exact check by indexOf: cheaper than startsWith on V8's sliced strings (see wordAt)
+      if (line.indexOf(name, from) === from) return name;
+    }
+    return undefined;
   }
 }
 
