@@ -49,36 +49,39 @@ export async function linkFacts(ip: Ip, ns: Netns, name: string): Promise<LinkFa
 }
 
 /**
- * Moves `dev` from home into the pod as `ifName` and configures it there: two `ip -batch`
- * runs in all (home side, pod side), the fewest forks a pod start can cost. `homeFirst` lines
- * run in the same home batch before the move (e.g. bringing the representor up).
+ * Moves `dev` from home into the pod netns as `ifName`, renamed in the same RTM_SETLINK.
+ * `homeFirst` lines (e.g. the representor up) share its `ip -batch`: one fork fewer.
  */
-export async function moveIntoPod(
+export async function moveToPod(
   ip: Ip,
   dev: string,
   podNetns: string,
   ifName: string,
-  opts: {
-    mac?: string | undefined;
-    mtu?: number | undefined;
-    addresses?: CniResult | null;
-    homeFirst?: string[][];
-  },
+  homeFirst: readonly (readonly string[])[] = [],
 ): Promise<void> {
   const pod = netnsFromPath(podNetns);
   await ip.batch(null, [
-    ...(opts.homeFirst ?? []),
+    ...homeFirst,
     // Down first: the kernel closes a device that changes netns anyway, and a VF that
     // arrives up would briefly carry traffic before its MAC is set.
     ['link', 'set', 'dev', dev, 'down'],
     ['link', 'set', 'dev', dev, 'netns', netnsTarget(pod), 'name', ifName],
   ]);
+}
+
+/** MAC, MTU, up, addresses and routes of the pod interface, in one pod-side `ip -batch`. */
+export async function configureInPod(
+  ip: Ip,
+  podNetns: string,
+  ifName: string,
+  opts: { mac?: string | undefined; mtu?: number | undefined; addresses?: CniResult | null },
+): Promise<void> {
   const lines: string[][] = [];
   if (opts.mac) lines.push(['link', 'set', 'dev', ifName, 'address', opts.mac]);
   if (opts.mtu) lines.push(['link', 'set', 'dev', ifName, 'mtu', String(opts.mtu)]);
   lines.push(['link', 'set', 'dev', ifName, 'up']);
   if (opts.addresses) lines.push(...addressLines(ifName, opts.addresses));
-  await ip.batch(pod, lines);
+  await ip.batch(netnsFromPath(podNetns), lines);
 }
 
 /** Moves the pod's `ifName` back home as `homeName`, restoring MAC/MTU when known. */

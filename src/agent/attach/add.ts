@@ -8,7 +8,7 @@ import { applyVfKnobs, readVfKnobs, USERSPACE_DRIVERS, type VfKnobs } from '../.
 import type { AgentConfig } from '../config.js';
 import { runIpam } from '../ipam.js';
 import type { NicCache, ResolvedVf } from '../nic-cache.js';
-import { moveIntoPod } from '../podnet.js';
+import { configureInPod, moveToPod } from '../podnet.js';
 import type { AttachmentState, StateStore } from '../state.js';
 import type { Timeline } from '../timeline.js';
 import type { AttachRequest } from './request.js';
@@ -90,7 +90,7 @@ export async function addAttachment(
   });
   const netdevless = vf.driver !== null && USERSPACE_DRIVERS.has(vf.driver);
 
-  // Addresses first: a failing IPAM (exhausted range) must stop us before anything moves.
+  // Addresses first: a failing IPAM (exhausted range) stops us before anything moves.
   let ip: CniResult | null = null;
   let mac = req.conf.runtimeConfig?.mac ?? req.conf.mac;
   if (req.conf.ipam) {
@@ -113,77 +113,46 @@ export async function addAttachment(
   s.result = ip as Record<string, unknown> | null;
   t.mark('ipam');
 
+  // Home-side lines that go in the same `ip -batch` as the VF's move.
+  const homeFirst: string[][] = [];
   if (s.mode === 'offload') {
-    const rep = s.representor;
-    if (!rep) throw new Error('no representor recorded');
-    const attachment = `${req.containerID}/${req.ifName}`;
-    const res = await d.vswitch.attachPort({
-      bridge: s.bridge ?? d.config.ovs.bridge,
-      name: rep,
-      interfaceExternalIds: {
-        'iface-id': req.ifaceId,
-        vendor: 'ovs-offload',
-        pod_name: req.pod.name,
-        pod_namespace: req.pod.namespace,
-        pod_netns: req.netns,
-        ...(ipList(ip) ? { ip: ipList(ip) } : {}),
-        [ATTACHMENT_KEY]: attachment,
-        [OWNER_KEY]: d.config.nodeName,
-      },
-      portExternalIds: { [OWNER_KEY]: d.config.nodeName, [ATTACHMENT_KEY]: attachment },
-      ...(req.conf.vlan ? { tag: req.conf.vlan } : {}),
-      ...(req.conf.mtu ? { mtuRequest: req.conf.mtu } : {}),
-    });
-    if (!res.created) {
-      // A port of that name was already there: only ours (a repeated ADD) may be reused.
-      const mine = await d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, attachment);
-      if (!mine.some((i) => i.name === rep)) {
-        throw new CniError(
-          CniCode.InvalidConfig,
-          `representor ${rep} of VF ${vf.pci} is already on a bridge for another attachment`,
-        );
-      }
-    }
-    log.debug({ representor: rep }, 'representor on bridge');
+    await attachRepresentor(d, req, vf, s, ip);
     t.mark('ovs-attach');
+    if (s.representor) {
+      // The representor carries traffic only once OVS has it: up after ovs-vswitchd has the
+      // port, never before (the host stack would answer for it meanwhile).
+      await d.vswitch.waitForOfport(s.representor, 10_000);
+      t.mark('ofport');
+      homeFirst.push(['link', 'set', 'dev', s.representor, 'up']);
+    }
   } else {
-    const pfNetdev = s.vf.pfNetdev;
     const knobs = legacyKnobs(req, mac);
     if (Object.keys(knobs).length > 0) {
-      if (!pfNetdev)
+      if (!s.vf.pfNetdev) {
         throw new CniError(
           CniCode.InvalidConfig,
           `PF ${vf.pfPci} has no netdev to set VF knobs through`,
         );
-      await applyVfKnobs(d.ip, pfNetdev, vf.vfIndex, knobs);
+      }
+      await applyVfKnobs(d.ip, s.vf.pfNetdev, vf.vfIndex, knobs);
+      t.mark('knobs');
     }
   }
-
-  // The representor carries traffic only once OVS has it: it comes up after ovs-vswitchd
-  // has the port, never before (the host stack would answer for it meanwhile).
-  let repIsUp = false;
-  const repUp = async (): Promise<string[][]> => {
-    if (s.mode !== 'offload' || !s.representor) return [];
-    await d.vswitch.waitForOfport(s.representor, 10_000);
-    t.mark('ofport');
-    repIsUp = true;
-    return [['link', 'set', 'dev', s.representor, 'up']];
-  };
 
   let iface: CniResultInterface;
   if (netdevless) {
     // A VF bound to vfio-pci (DPDK pods) has no netdev: it is attached by its PCI address.
+    if (homeFirst.length > 0) await d.ip.batch(null, homeFirst);
     iface = { name: req.ifName, sandbox: req.netns, pciID: vf.pci };
   } else {
     const dev = s.vf.originalName;
     if (!dev) throw new Error('no VF netdev recorded');
-    await moveIntoPod(d.ip, dev, req.netns, req.ifName, {
-      mac,
-      mtu: req.conf.mtu,
-      addresses: ip,
-      homeFirst: await repUp(),
-    });
+    // The move is the slow part of a pod start: the kernel waits for an RCU grace period
+    // (~20 ms) whenever a device changes netns.
+    await moveToPod(d.ip, dev, req.netns, req.ifName, homeFirst);
     t.mark('move');
+    await configureInPod(d.ip, req.netns, req.ifName, { mac, mtu: req.conf.mtu, addresses: ip });
+    t.mark('pod-config');
     // A VF keeps its MAC across the move: the one we set, or the one it had.
     const ifMac = mac ?? s.vf.originalMac;
     iface = {
@@ -195,11 +164,6 @@ export async function addAttachment(
   }
 
   if (s.mode === 'offload' && s.representor) {
-    if (!repIsUp) {
-      const lines = await repUp();
-      await d.ip.batch(null, lines);
-      t.mark('rep-up');
-    }
     if (await d.ovnManaged()) {
       try {
         await d.vswitch.waitForExternalId(
@@ -227,6 +191,46 @@ export async function addAttachment(
     );
   }
   return buildResult(req.cniVersion, iface, ip, req.conf.prevResult);
+}
+
+/** The representor onto its bridge in one OVSDB transaction, with the Kube-OVN external_ids. */
+async function attachRepresentor(
+  d: AddDeps,
+  req: AttachRequest,
+  vf: ResolvedVf,
+  s: AttachmentState,
+  ip: CniResult | null,
+): Promise<void> {
+  const rep = s.representor;
+  if (!rep) throw new Error('no representor recorded');
+  const attachment = `${req.containerID}/${req.ifName}`;
+  const res = await d.vswitch.attachPort({
+    bridge: s.bridge ?? d.config.ovs.bridge,
+    name: rep,
+    interfaceExternalIds: {
+      'iface-id': req.ifaceId,
+      vendor: 'ovs-offload',
+      pod_name: req.pod.name,
+      pod_namespace: req.pod.namespace,
+      pod_netns: req.netns,
+      ...(ipList(ip) ? { ip: ipList(ip) } : {}),
+      [ATTACHMENT_KEY]: attachment,
+      [OWNER_KEY]: d.config.nodeName,
+    },
+    portExternalIds: { [OWNER_KEY]: d.config.nodeName, [ATTACHMENT_KEY]: attachment },
+    ...(req.conf.vlan ? { tag: req.conf.vlan } : {}),
+    ...(req.conf.mtu ? { mtuRequest: req.conf.mtu } : {}),
+  });
+  if (!res.created) {
+    // A port of that name was already there: only ours (a repeated ADD) may be reused.
+    const mine = await d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, attachment);
+    if (!mine.some((i) => i.name === rep)) {
+      throw new CniError(
+        CniCode.InvalidConfig,
+        `representor ${rep} of VF ${vf.pci} is already on a bridge for another attachment`,
+      );
+    }
+  }
 }
 
 /** The knobs to restore on DEL, read before anything is changed. */
