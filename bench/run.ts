@@ -11,7 +11,6 @@ import type { Bench, SummaryRow } from './lib/types.js';
  * bench/results/summary.{json,md}; a missed goal is reported, only an error fails.
  */
 const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
-  sandbox: () => import('./sandbox/index.js'),
   cni: () => import('./cni/index.js'),
   offload: () => import('./offload/index.js'),
   deviceplugin: () => import('./deviceplugin/index.js'),

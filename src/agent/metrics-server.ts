@@ -3,7 +3,8 @@ import { errorMessage, type Logger } from '../sys/index.js';
 import type { AgentMetrics } from './metrics.js';
 
 /**
- * The metrics listener: GET /metrics (Prometheus text), /healthz (ready = OVSDB connected),
+ * The metrics listener: GET /metrics (Prometheus text), /livez (the agent answers),
+ * /healthz (ready = OVSDB connected),
  * /status (the node status JSON, the same document as the CNI socket's /api/v1/state).
  */
 export class MetricsServer {
@@ -36,6 +37,10 @@ export class MetricsServer {
               this.metrics.registry.contentType,
               await this.metrics.registry.metrics(),
             );
+          case '/livez':
+            // The process answers: all a liveness probe should ask. OVSDB being away is not
+            // cured by a restart (the client reconnects by itself), so it is not in here.
+            return send(200, 'text/plain', 'ok\n');
           case '/healthz':
             return this.healthy()
               ? send(200, 'text/plain', 'ok\n')

@@ -228,6 +228,7 @@ describe('observability', () => {
     );
     expect(text).toMatch(/ovs_offload_eswitch_mode\{pf="0000:03:00.0",mode="switchdev"\} 1/);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/livez`)).status).toBe(200);
     const status = (await (await fetch(`${base}/status`)).json()) as {
       attachments: { pod: string; representor: string }[];
     };

@@ -360,11 +360,12 @@ describe('DaemonSet', () => {
     );
   });
 
-  it('probes /healthz on the metrics listener', () => {
+  it('probes the metrics listener: readiness and start-up /healthz, liveness /livez', () => {
     const [host, port] = agentConfig.metrics.listen!.split(':');
-    for (const probe of [agent.livenessProbe, agent.readinessProbe, agent.startupProbe]) {
+    for (const probe of [agent.readinessProbe, agent.startupProbe]) {
       expect(probe?.httpGet).toEqual({ host, path: '/healthz', port: Number(port) });
     }
+    expect(agent.livenessProbe?.httpGet).toEqual({ host, path: '/livez', port: Number(port) });
   });
 
   it('runs both containers from one image, tagged with the package version', () => {
