@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { CniCode, CniError } from '../cni/errors.js';
 import type { CniResult } from '../cni/types.js';
+import { atLeast } from '../cni/version.js';
 import { CommandError, files, type CommandRunner } from '../sys/index.js';
 
 /**
@@ -60,10 +61,52 @@ export async function findPlugin(type: string, cniPath: string): Promise<string>
   );
 }
 
+const VersionSchema = z.object({ supportedVersions: z.array(z.string()) }).passthrough();
+const versionCache = new Map<string, { identity: string | null; versions: string[] }>();
+
+/** The spec versions a plugin speaks (its VERSION answer), cached per binary. */
+async function supportedVersions(runner: CommandRunner, plugin: string): Promise<string[]> {
+  const identity = await files.identity(plugin);
+  const hit = versionCache.get(plugin);
+  if (hit && hit.identity === identity) return hit.versions;
+  const r = await runner.run([plugin], {
+    input: '{"cniVersion":"0.1.0"}',
+    env: { CNI_COMMAND: 'VERSION' },
+    timeoutMs: 10_000,
+  });
+  const parsed = VersionSchema.safeParse(JSON.parse(r.stdout || '{}'));
+  const versions = parsed.success ? parsed.data.supportedVersions : [];
+  versionCache.set(plugin, { identity, versions });
+  return versions;
+}
+
+/**
+ * The config as the IPAM plugin can read it. A node's IPAM plugins may predate the config's
+ * cniVersion (Debian bookworm's host-local stops at 1.0.0, while GC needs a 1.1.0 config):
+ * the highest version both know is used, since the IPAM part of the config and result did
+ * not change between them.
+ */
+async function configFor(
+  runner: CommandRunner,
+  plugin: string,
+  config: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const want = config.cniVersion;
+  if (typeof want !== 'string') return config;
+  const have = await supportedVersions(runner, plugin);
+  if (have.includes(want)) return config;
+  const older = have
+    .filter((v) => !atLeast(v, want) || v === want)
+    .sort((a, b) => (atLeast(a, b) ? -1 : 1));
+  const best = older.find((v) => atLeast(v, '0.3.0'));
+  return best ? { ...config, cniVersion: best } : config;
+}
+
 export async function runIpam(runner: CommandRunner, call: IpamCall): Promise<CniResult | null> {
   const ipam = call.config.ipam as { type?: unknown } | undefined;
   if (!ipam || typeof ipam.type !== 'string') return null;
   const plugin = await findPlugin(ipam.type, call.path);
+  const config = await configFor(runner, plugin, call.config);
   const env = {
     CNI_COMMAND: call.command,
     CNI_CONTAINERID: call.containerID,
@@ -74,7 +117,7 @@ export async function runIpam(runner: CommandRunner, call: IpamCall): Promise<Cn
   };
   try {
     const r = await runner.run([plugin], {
-      input: JSON.stringify(call.config),
+      input: JSON.stringify(config),
       env,
       timeoutMs: 55_000,
     });

@@ -287,4 +287,56 @@ describe('CNI DEL and failure paths', () => {
     expect(await ipamAllocations(ipamDir, 'net-a')).toEqual([]);
     expect(await readdir(again.stateDir)).toEqual([]);
   });
+
+  it('GC (CNI 1.1) removes the attachments the runtime no longer lists; CHECK catches a missing address', async () => {
+    const { node, agent, ipamDir, conf } = await setup({ vfs: 2 });
+    const vfs = (await node.nic.state()).pfs[0]!.vfs;
+    const pods = [await node.sb.makePod('keep'), await node.sb.makePod('stale')];
+    const results: Record<string, unknown>[] = [];
+    for (const [i, pod] of pods.entries()) {
+      const r = await execPlugin(node, {
+        command: 'ADD',
+        containerID: `c-${pod.name}`,
+        netns: pod.path,
+        ifName: 'net1',
+        args: args(pod.name),
+        config: conf({ cniVersion: '1.1.0', deviceID: vfs[i]!.pci }),
+      });
+      expect(r.code, r.stdout + agent.log()).toBe(0);
+      results.push(r.out!);
+    }
+    // CHECK with the cached result passes, then fails once the address is gone.
+    const check = () =>
+      execPlugin(node, {
+        command: 'CHECK',
+        containerID: 'c-keep',
+        netns: pods[0]!.path,
+        ifName: 'net1',
+        args: args('keep'),
+        config: conf({ cniVersion: '1.1.0', deviceID: vfs[0]!.pci, prevResult: results[0] }),
+      });
+    expect((await check()).code).toBe(0);
+    const addr = (results[0]!.ips as { address: string }[])[0]!.address;
+    await node.sb.ip.run({ name: pods[0]!.netns }, ['addr', 'del', addr, 'dev', 'net1']);
+    const bad = await check();
+    expect(bad.code).toBe(1);
+    expect((bad.out as { msg: string }).msg).toContain(`net1 lacks address ${addr}`);
+    await node.sb.ip.run({ name: pods[0]!.netns }, ['addr', 'add', addr, 'dev', 'net1']);
+
+    const gc = await execPlugin(node, {
+      command: 'GC',
+      config: {
+        ...conf({ cniVersion: '1.1.0' }),
+        'cni.dev/valid-attachments': [{ containerID: 'c-keep', ifname: 'net1' }],
+      },
+    });
+    expect(gc.code, gc.stdout).toBe(0);
+    expect(await readdir(agent.stateDir)).toEqual(['c-keep-net1.json']);
+    expect((await node.ovs.vsctl(['list-ports', 'br-int'])).stdout.trim()).toBe(
+      vfs[0]!.representor,
+    );
+    expect((await vfNetdevs(node))[1]).toBe(vfs[1]!.netdev);
+    expect(await ipamAllocations(ipamDir, 'net-a')).toHaveLength(1);
+    expect((await check()).code).toBe(0);
+  });
 });

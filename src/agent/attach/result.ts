@@ -2,9 +2,12 @@ import { z } from 'zod';
 import type { CniResult, CniResultInterface } from '../../cni/types.js';
 import { convertResult } from '../../cni/version.js';
 
-const PrevResultSchema = z
+/** A prevResult as chained plugins receive it (any supported version). */
+export const PrevResultSchema = z
   .object({
-    interfaces: z.array(z.object({ name: z.string() }).passthrough()).optional(),
+    interfaces: z
+      .array(z.object({ name: z.string(), sandbox: z.string().optional() }).passthrough())
+      .optional(),
     ips: z
       .array(
         z

@@ -1,7 +1,13 @@
 import { CniCode, CniError } from '../../cni/errors.js';
 import type { AgentRequest, CniResult } from '../../cni/types.js';
 import type { Vswitch } from '../../ovs/vswitch.js';
-import { errorMessage, type CommandRunner, type Ip, type Logger } from '../../sys/index.js';
+import {
+  errorMessage,
+  netnsFromPath,
+  type CommandRunner,
+  type Ip,
+  type Logger,
+} from '../../sys/index.js';
 import { USERSPACE_DRIVERS } from '../../vf/index.js';
 import type { AgentConfig } from '../config.js';
 import type { CniHandler } from '../cni-server.js';
@@ -12,6 +18,7 @@ import { netnsExists, podHasLink } from '../podnet.js';
 import { type AttachmentState, type StateStore } from '../state.js';
 import { addAttachment, chooseMode, snapshotKnobs, type IpSource } from './add.js';
 import { parseAttachRequest, type AttachRequest } from './request.js';
+import { PrevResultSchema } from './result.js';
 import { ATTACHMENT_KEY } from './keys.js';
 import { teardown } from './teardown.js';
 
@@ -286,18 +293,30 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     }
   }
 
+  /**
+   * CNI CHECK: the interface the runtime's prevResult says we created is in the pod with
+   * the addresses prevResult lists for it, and (offload) its representor is on the bridge
+   * with the right iface-id.
+   */
   async check(body: AgentRequest): Promise<void> {
     const req = parseAttachRequest(body, 'check');
     const s = this.index.get(key(req.containerID, req.ifName));
     const fail = (msg: string) =>
       new CniError(CniCode.TryAgainLater, `CHECK ${req.containerID}/${req.ifName}: ${msg}`);
     if (!s?.addCompleted) throw fail('no completed attachment on this node');
+    const prev = PrevResultSchema.safeParse(req.conf.prevResult);
+    if (!prev.success)
+      throw new CniError(CniCode.InvalidConfig, `CHECK: prevResult is not a CNI result`);
+    const index = (prev.data.interfaces ?? []).findIndex(
+      (i) => i.name === req.ifName && (i.sandbox === undefined || i.sandbox === req.netns),
+    );
+    if (index < 0) throw fail(`prevResult has no interface ${req.ifName} in ${req.netns}`);
     if (s.vf.originalName !== null) {
       const link = await podHasLink(this.d.ip, req.netns, req.ifName);
       if (!link) throw fail(`${req.ifName} is missing from ${req.netns}`);
-      const want = (s.result as CniResult | null)?.ips ?? [];
+      const want = (prev.data.ips ?? []).filter((a) => a.interface === index);
       if (want.length > 0) {
-        const r = await this.d.ip.run({ path: req.netns }, [
+        const r = await this.d.ip.run(netnsFromPath(req.netns), [
           '-j',
           'addr',
           'show',
@@ -312,17 +331,20 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
       }
     }
     if (s.mode === 'offload' && s.representor) {
-      const bridge = await this.d.vswitch.getPortBridge(s.representor);
-      if (bridge !== s.bridge)
-        throw fail(
-          `representor ${s.representor} is on ${bridge ?? 'no bridge'}, expected ${s.bridge ?? '?'}`,
-        );
-      const [iface] = (await this.d.vswitch.listInterfaces()).filter(
-        (i) => i.name === s.representor,
+      const [iface] = await this.d.vswitch.findInterfacesByExternalId(
+        ATTACHMENT_KEY,
+        key(req.containerID, req.ifName),
       );
-      if (iface?.externalIds['iface-id'] !== s.ifaceId) {
+      if (!iface || iface.name !== s.representor)
+        throw fail(`representor ${s.representor} is not on OVS for this attachment`);
+      if (iface.bridge !== s.bridge) {
         throw fail(
-          `representor ${s.representor} has iface-id ${iface?.externalIds['iface-id'] ?? 'none'}, expected ${s.ifaceId ?? '?'}`,
+          `representor ${s.representor} is on ${iface.bridge ?? 'no bridge'}, expected ${s.bridge ?? '?'}`,
+        );
+      }
+      if (iface.externalIds['iface-id'] !== s.ifaceId) {
+        throw fail(
+          `representor ${s.representor} has iface-id ${iface.externalIds['iface-id'] ?? 'none'}, expected ${s.ifaceId ?? '?'}`,
         );
       }
     }
