@@ -42,27 +42,31 @@ export function counterFromBigInt(v: bigint): Counter {
   return v <= MAX_SAFE_BIG ? Number(v) : v.toString();
 }
 
-/** Adds counters exactly: plain numbers while the sum stays safe, BigInt after that. */
+/**
+ * Adds counters exactly. Safe numbers add as numbers; the running total spills into a BigInt
+ * only when it would pass 2^53−1, so one huge counter early in a dump does not turn every
+ * later addition into BigInt arithmetic.
+ */
 export class CounterSum {
   private small = 0;
-  private big: bigint | null = null;
+  private big = 0n;
 
   add(c: Counter): void {
-    if (this.big === null) {
-      if (typeof c === 'number') {
-        const s = this.small + c;
-        // Both terms are safe integers, so a sum that is still safe was computed exactly.
-        if (s <= Number.MAX_SAFE_INTEGER) {
-          this.small = s;
-          return;
-        }
+    if (typeof c === 'number') {
+      const s = this.small + c;
+      // Both terms are safe integers, so a sum that is still safe was computed exactly.
+      if (s <= Number.MAX_SAFE_INTEGER) {
+        this.small = s;
+        return;
       }
-      this.big = BigInt(this.small);
+      this.big += BigInt(this.small);
+      this.small = c;
+      return;
     }
     this.big += BigInt(c);
   }
 
   get value(): Counter {
-    return this.big === null ? this.small : counterFromBigInt(this.big);
+    return this.big === 0n ? this.small : counterFromBigInt(this.big + BigInt(this.small));
   }
 }

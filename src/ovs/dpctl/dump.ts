@@ -1,4 +1,6 @@
-import { CommandError, type CommandRunner } from '../../sys/index.js';
+// the parts of src/sys it needs, not its index: the parser loads no logger or runner
+import type { CommandRunner } from '../../sys/command.js';
+import { CommandError } from '../../sys/errors.js';
 import { DumpParser, type DumpOptions, type DumpSink } from './stream.js';
 import type { FlowSummary } from './types.js';
 

@@ -1,4 +1,4 @@
-import { CLOSE, closingParen, COLON, COMMA, isBlank, OPEN, SPACE } from './chars.js';
+import { CLOSE, closingParen, COLON, COMMA, isBlank, OPEN, SPACE, wordAt } from './chars.js';
 import { parseCounterAt } from './counter.js';
 import { dpLayerAt, offloadedAt, parseAction, parseUsedAt, type InfoFields } from './fields.js';
 import type { DpAction } from './types.js';
@@ -107,29 +107,60 @@ function plainToken(line: string, from: number, to: number): boolean {
   return to > from;
 }
 
+/** What a bare action word never holds: the general path judges such items. */
+const NOT_IN_WORD = [')', ':', ' ', '\t'];
+
 /** Reads action items from `from` (just after `actions:`); returns where it stopped. */
 export function scanActions(line: string, from: number, n: number, actions: DpAction[]): number {
   let p = from;
+  // where the next `)`, `:`, space and tab are: each searched for once, reused while ahead
+  const next = [-2, -2, -2, -2];
   while (p < n) {
     let comma = line.indexOf(',', p);
     if (comma < 0) comma = n;
     const open = line.indexOf('(', p);
     let end: number;
     if (open < 0 || open > comma) {
-      if (!plainToken(line, p, comma)) return p;
+      // a bare word (a port, drop, ct, pop_vlan…) holds none of these, and is not empty
+      if (comma === p) return p;
+      for (let k = 0; k < 4; k++) {
+        let at = next[k]!;
+        if (at !== -1 && at < p) next[k] = at = line.indexOf(NOT_IN_WORD[k]!, p);
+        if (at >= 0 && at < comma) return p;
+      }
       end = comma;
     } else {
-      const close = closingParen(line, open, n);
-      if (close < 0) return p;
-      end = close + 1;
+      const last = closingParen(line, open, n);
+      if (last < 0) return p;
+      end = last + 1;
       if (end < n && line.charCodeAt(end) !== COMMA) return p;
     }
-    const a = parseAction(line, p, end);
+    const a = parseAction(line, p, end, open);
     if (typeof a === 'string') return p;
     actions.push(a);
     // `, dp-extra-info:…` (or anything after a blank) is for the general path
     p = end + 1;
     if (p < n && isBlank(line.charCodeAt(p))) return p;
   }
+  return n;
+}
+
+/**
+ * `, dp-extra-info:miniflow_bits(4,1)` at the end of a userspace-datapath `-m` line: taken
+ * whole when nothing else can follow (no other `:`, one balanced group); returns where it
+ * stopped.
+ */
+export function scanExtraInfo(line: string, from: number, n: number, info: InfoFields): number {
+  let p = from;
+  while (p < n && (line.charCodeAt(p) === COMMA || isBlank(line.charCodeAt(p)))) p++;
+  if (!wordAt(line, p, 'dp-extra-info:')) return from;
+  const v = p + 14;
+  let e = n;
+  while (e > v && isBlank(line.charCodeAt(e - 1))) e--;
+  if (line.indexOf(':', v) >= 0) return from;
+  const open = line.indexOf('(', v);
+  const close = line.indexOf(')', v);
+  if (open < 0 ? close >= 0 : close !== e - 1 || line.indexOf('(', open + 1) >= 0) return from;
+  info.dpExtraInfo = line.slice(v, e);
   return n;
 }

@@ -1,27 +1,66 @@
 import { CLOSE, excerpt, isIdent, wordAt } from './chars.js';
 import { parseCounterAt } from './counter.js';
-import { INFO_KEYS } from './names.js';
+import { INFO_KEYS, NameTable } from './names.js';
 import type { Counter, DpAction, DpLayer, Offloaded } from './types.js';
 
 /**
  * Bare words that are actions, not output ports. OVS prints these without parentheses
  * (newer releases print `pop_nsh()`, which parses as a call anyway).
  */
-const BARE_ACTIONS = new Set(['drop', 'ct', 'ct_clear', 'pop_vlan', 'pop_eth', 'pop_nsh']);
+const BARE_ACTIONS = new NameTable(['drop', 'ct', 'ct_clear', 'pop_vlan', 'pop_eth', 'pop_nsh']);
 
-/** One top-level action item, line[from, to) (already trimmed), or an error message. */
-export function parseAction(line: string, from: number, to: number): DpAction | string {
-  const open = line.indexOf('(', from);
+/** Action names of lib/odp-util.c format_odp_action (OVS 2.x–3.x), interned. */
+const ACTION_NAMES = new NameTable([
+  'ct',
+  'recirc',
+  'set',
+  'push_vlan',
+  'pop_vlan',
+  'userspace',
+  'clone',
+  'check_pkt_len',
+  'sample',
+  'tnl_push',
+  'tnl_pop',
+  'hash',
+  'meter',
+  'trunc',
+  'push_mpls',
+  'pop_mpls',
+  'add_mpls',
+  'push_eth',
+  'push_nsh',
+  'pop_nsh',
+  'lb_output',
+  'dec_ttl',
+  'drop',
+  'psample',
+]);
+
+/**
+ * One top-level action item, line[from, to) (already trimmed), or an error message. `open`
+ * is the first `(` at or after `from` when the caller knows it.
+ */
+export function parseAction(
+  line: string,
+  from: number,
+  to: number,
+  open = line.indexOf('(', from),
+): DpAction | string {
   if (open < 0 || open >= to) {
-    const word = line.slice(from, to);
-    return BARE_ACTIONS.has(word) ? { name: word, args: null } : { name: 'output', args: word };
+    const bare = BARE_ACTIONS.at(line, from, to);
+    return bare !== undefined
+      ? { name: bare, args: null }
+      : { name: 'output', args: line.slice(from, to) };
   }
   // The scanner already checked the parentheses balance; a name that is not an identifier
   // means text OVS never prints as an action (e.g. `***12 leftover bytes*** (…)`).
-  if (!isIdent(line, from, open) || line.charCodeAt(to - 1) !== CLOSE) {
-    return `bad action ${excerpt(line.slice(from, to))}`;
-  }
-  return { name: line.slice(from, open), args: line.slice(open + 1, to - 1) };
+  if (line.charCodeAt(to - 1) !== CLOSE) return `bad action ${excerpt(line.slice(from, to))}`;
+  const name =
+    ACTION_NAMES.at(line, from, open) ??
+    (isIdent(line, from, open) ? line.slice(from, open) : undefined);
+  if (name === undefined) return `bad action ${excerpt(line.slice(from, to))}`;
+  return { name, args: line.slice(open + 1, to - 1) };
 }
 
 /** `used:` is `%.3fs` seconds ago, or `never`. The clock may step, so allow a minus sign. */

@@ -12,7 +12,7 @@ import {
   wordAt,
 } from './chars.js';
 import { scanKnownFields } from './fastmatch.js';
-import { scanActions, scanStats } from './fasttail.js';
+import { scanActions, scanExtraInfo, scanStats } from './fasttail.js';
 import { infoKey, InfoFields, parseAction } from './fields.js';
 import { MATCH_FIELDS } from './names.js';
 import type { DpAction, DpFlow, FlowLineError } from './types.js';
@@ -95,7 +95,7 @@ function parse(text: string, lineNo: number, fast: boolean): DpFlow | FlowLineEr
       const next = scanActions(line, i + 8, n, actions);
       if (next > i + 8) {
         phase = ACTIONS;
-        i = next;
+        i = scanExtraInfo(line, next, n, info);
       }
     }
   }
