@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { formatIssues } from '../cni/issues.js';
 import { z } from 'zod';
 import {
   assertIfName,
@@ -108,18 +109,9 @@ export const AgentConfigSchema = z
 export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
 export type AgentConfig = z.output<typeof AgentConfigSchema> & { nodeName: string };
 
-/** "nics[1].pci: not a PCI address …; ovs: unrecognized key \"dbb\"" — every problem, each with its path. */
+/** "nics[1].pci: not a PCI address …; ovs: unrecognized key \"dbb\"" — every problem, with its path. */
 export function formatZodError(err: z.ZodError): string {
-  return err.issues
-    .map((i) => {
-      const where = i.path.reduce<string>(
-        (acc, p) =>
-          typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p),
-        '',
-      );
-      return `${where || '(top level)'}: ${i.message}`;
-    })
-    .join('; ');
+  return formatIssues(err.issues, '(top level)');
 }
 
 export function parseAgentConfig(raw: unknown, source = 'config'): AgentConfig {

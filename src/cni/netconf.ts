@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { CniCode, CniError } from './errors.js';
+import { formatIssues } from './issues.js';
 
 /**
  * The NetConf of `type: ovs-offload-cni` (docs/cni.md). zod/mini keeps the front end's
@@ -71,24 +72,14 @@ export const NetConfSchema = z.looseObject({
 });
 export type NetConf = z.infer<typeof NetConfSchema>;
 
-function describeIssues(err: z.core.$ZodError): string {
-  return err.issues
-    .map((i) => {
-      const where = i.path.reduce<string>(
-        (acc, p) =>
-          typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p),
-        '',
-      );
-      return `${where || 'config'}: ${i.message}`;
-    })
-    .join('; ');
-}
-
 /** Validates a NetConf; every problem is a CNI error 7 naming the field. */
 export function parseNetConf(raw: unknown): NetConf {
   const r = NetConfSchema.safeParse(raw);
   if (!r.success)
-    throw new CniError(CniCode.InvalidConfig, `invalid network config: ${describeIssues(r.error)}`);
+    throw new CniError(
+      CniCode.InvalidConfig,
+      `invalid network config: ${formatIssues(r.error.issues, 'config')}`,
+    );
   const c = r.data;
   if (c.vlanQoS !== undefined && !c.vlan) {
     throw new CniError(

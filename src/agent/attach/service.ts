@@ -1,35 +1,20 @@
 import { CniCode, CniError } from '../../cni/errors.js';
 import type { AgentRequest, CniResult } from '../../cni/types.js';
-import type { Vswitch } from '../../ovs/vswitch.js';
-import {
-  errorMessage,
-  netnsFromPath,
-  type CommandRunner,
-  type Ip,
-  type Logger,
-} from '../../sys/index.js';
+import { errorMessage, netnsFromPath } from '../../sys/index.js';
 import { USERSPACE_DRIVERS } from '../../vf/index.js';
-import type { AgentConfig } from '../config.js';
 import type { CniHandler } from '../cni-server.js';
 import { KeyedLock } from '../locks.js';
-import type { NicCache, ResolvedVf } from '../nic-cache.js';
+import type { ResolvedVf } from '../nic-cache.js';
 import { Timeline } from '../timeline.js';
 import { netnsExists, podHasLink } from '../podnet.js';
-import { type AttachmentState, type StateStore } from '../state.js';
-import { addAttachment, chooseMode, snapshotKnobs, type IpSource } from './add.js';
+import type { AttachmentState } from '../state.js';
+import { addAttachment, chooseMode, snapshotKnobs, type AddDeps, type IpSource } from './add.js';
 import { parseAttachRequest, type AttachRequest } from './request.js';
 import { PrevResultSchema } from './result.js';
 import { ATTACHMENT_KEY } from './keys.js';
 import { teardown } from './teardown.js';
 
-export interface AttachmentServiceDeps {
-  config: AgentConfig;
-  vswitch: Vswitch;
-  nics: NicCache;
-  ip: Ip;
-  runner: CommandRunner;
-  store: StateStore;
-  logger: Logger;
+export interface AttachmentServiceDeps extends Omit<AddDeps, 'ovnManaged' | 'ipSource'> {
   ipSource?: IpSource;
   /** OVSDB connection up (STATUS). */
   ovsdbReady(): boolean;
