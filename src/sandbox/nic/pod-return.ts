@@ -1,0 +1,67 @@
+import { sleep } from '../../sys/index.js';
+import { nicNames } from '../names.js';
+import { hardwareChecksums } from './host-ethtool.js';
+import { listLinks } from './links.js';
+import type { NicState, PfRec, VfRec } from './state.js';
+import { syncNow } from './sync.js';
+
+// ---- pod netns destruction: a real VF comes home, a veth pair dies ----
+
+/**
+ * Deletes a pod netns of this sandbox and re-creates the pair of every VF that was in it,
+ * as hardware returns a VF's netdev to the host netns. Returns the names the VFs came back
+ * under.
+ */
+export async function destroyPodNetns(nic: NicState, netns: string): Promise<string[]> {
+  const { cfg } = nic;
+  if (!netns.includes(`-${cfg.id}`))
+    throw new Error(`${netns} is not a netns of sandbox ${cfg.id}`);
+  const podLinks = await listLinks(nic.ip, { name: netns }).catch(() => null);
+  const inPod: {
+    pf: PfRec;
+    vf: VfRec;
+    name: string;
+    mac: string | undefined;
+    mtu: number | undefined;
+  }[] = [];
+  for (const pf of nic.pfs) {
+    for (const vf of pf.vfs) {
+      const l = podLinks?.links.find((x) => x.link_index === vf.peerIfindex);
+      if (l) inPod.push({ pf, vf, name: l.ifname, mac: l.address, mtu: l.mtu });
+    }
+  }
+  await nic.runner.run([cfg.realIp, 'netns', 'delete', netns]);
+  // Netns teardown runs in a kernel workqueue: wait until the pairs are really gone.
+  for (let i = 0; i < 200; i++) {
+    const links = await nic.hostLinks();
+    if (inPod.every((p) => !links.byIndex.has(p.vf.peerIfindex))) break;
+    await sleep(25);
+  }
+  const returned: string[] = [];
+  for (const p of inPod) {
+    const host = await nic.hostLinks();
+    const peerName =
+      p.pf.mode === 'switchdev'
+        ? nicNames.representor(cfg.id, p.pf.index, p.vf.index)
+        : nicNames.legacyPeer(cfg.id, p.pf.index, p.vf.index);
+    const tmp = `oret${p.vf.peerIfindex}`.slice(0, 15);
+    await nic.hostIp(['link', 'add', tmp, 'type', 'veth', 'peer', 'name', peerName]);
+    const after = await nic.hostLinks();
+    const end = after.byName.get(tmp);
+    const peer = after.byName.get(peerName);
+    if (!end || !peer) throw new Error(`re-create VF ${p.vf.pci}: veth missing`);
+    // default_device_exit_net(): keep the in-netns name unless taken, else "dev<ifindex>".
+    const name = host.byName.has(p.name) ? `dev${end.ifindex}` : p.name;
+    const setup: string[][] = [['link', 'set', tmp, 'name', name]];
+    if (p.mac) setup.push(['link', 'set', name, 'address', p.mac]);
+    if (p.mtu) setup.push(['link', 'set', name, 'mtu', String(p.mtu)]);
+    if (p.pf.mode === 'legacy')
+      setup.push(['link', 'set', peerName, 'master', p.pf.bridge], ['link', 'set', peerName, 'up']);
+    await nic.ip.batch(nic.host, setup);
+    await hardwareChecksums(nic, [name, peerName]);
+    p.vf.peerIfindex = peer.ifindex;
+    returned.push(name);
+  }
+  await syncNow(nic);
+  return returned;
+}
