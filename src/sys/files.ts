@@ -5,7 +5,15 @@ import { errnoCode, NotFoundError, OvsOffloadError } from './errors.js';
 
 /** Errors that mean "this attribute/file is not there for this device" when reading sysfs. */
 // ESRCH: a /proc/<pid> file of a process that exited while we read it.
-const ABSENT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EOPNOTSUPP', 'ENODEV', 'EINVAL', 'ENXIO', 'ESRCH']);
+const ABSENT_CODES = new Set([
+  'ENOENT',
+  'ENOTDIR',
+  'EOPNOTSUPP',
+  'ENODEV',
+  'EINVAL',
+  'ENXIO',
+  'ESRCH',
+]);
 
 function wrap(verb: string, p: string, err: unknown): Error {
   const code = errnoCode(err);
