@@ -21,6 +21,20 @@ function flows(args: string[], input?: string) {
 const fixture = (name: string) => path.join(DUMPFLOWS_DIR, name);
 
 describe('ovs-offload flows', () => {
+  it('--json keeps a last line without a newline inside the flows array', () => {
+    const line = 'recirc_id(0),in_port(1), packets:1, bytes:1, used:never, actions:1';
+    for (const args of [
+      ['-', '--json'],
+      ['-', '--json', '--port', '1'],
+    ]) {
+      const r = flows(args, line);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout) as FlowDump;
+      expect(doc.flows.map((f) => f.raw)).toEqual([line]);
+      expect(doc.summary).toMatchObject({ flows: 1, packets: 1, bytes: 1 });
+    }
+  });
+
   it('--json on every published dump is the §3.3 document, summary facts included', () => {
     const summaries: Record<string, FlowDump['summary']> = {};
     for (const name of dumpflowsFixtureNames()) {

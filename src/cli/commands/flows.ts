@@ -68,8 +68,10 @@ function jsonFormat(): Format {
     },
     error: (_out, error) => errors.push(error),
     end(out, parser) {
+      // end() first: it hands over a last line that had no newline, which belongs in the array.
+      const summary = parser.end();
       out.write(first ? ']' : '\n]');
-      out.write(`,"summary":${JSON.stringify(parser.end())},"errors":${JSON.stringify(errors)}}\n`);
+      out.write(`,"summary":${JSON.stringify(summary)},"errors":${JSON.stringify(errors)}}\n`);
     },
   };
 }

@@ -57,8 +57,9 @@ export async function setMode(
         ['link', 'set', peer.ifname, 'down'],
         ['link', 'set', peer.ifname, 'name', name],
         ['link', 'set', name, 'master', pf.bridge],
-        ['link', 'set', name, 'up'],
       );
+      // A VF set to link_state disable stays down across the mode change.
+      if (vf.knobs.linkState !== 'disable') batch.push(['link', 'set', name, 'up']);
     }
     pf.tcOffload.delete(vf.peerIfindex);
   }

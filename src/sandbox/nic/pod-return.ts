@@ -55,10 +55,17 @@ export async function destroyPodNetns(nic: NicState, netns: string): Promise<str
     const setup: string[][] = [['link', 'set', tmp, 'name', name]];
     if (p.mac) setup.push(['link', 'set', name, 'address', p.mac]);
     if (p.mtu) setup.push(['link', 'set', name, 'mtu', String(p.mtu)]);
-    if (p.pf.mode === 'legacy')
-      setup.push(['link', 'set', peerName, 'master', p.pf.bridge], ['link', 'set', peerName, 'up']);
+    // The VF's administrative link state (legacy knob) survives: the eswitch side stays down.
+    if (p.pf.mode === 'legacy') {
+      setup.push(['link', 'set', peerName, 'master', p.pf.bridge]);
+      if (p.vf.knobs.linkState !== 'disable') setup.push(['link', 'set', peerName, 'up']);
+    }
     await nic.ip.batch(nic.host, setup);
     await hardwareChecksums(nic, [name, peerName]);
+    // A real representor is never re-created, so it keeps its features (hw-tc-offload).
+    const tc = p.pf.tcOffload.get(p.vf.peerIfindex);
+    p.pf.tcOffload.delete(p.vf.peerIfindex);
+    if (tc !== undefined) p.pf.tcOffload.set(peer.ifindex, tc);
     p.vf.peerIfindex = peer.ifindex;
     returned.push(name);
   }
