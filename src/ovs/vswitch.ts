@@ -19,7 +19,6 @@ import {
   optionalInteger,
   optionalString,
   stringMap,
-  uuid,
   uuidValue,
 } from './ovsdb/index.js';
 import {
@@ -85,7 +84,10 @@ export class Vswitch {
     this.watch = new VswitchWatch(client, this.logger);
   }
 
-  /** Creates the bridge (with its internal port, like ovs-vsctl add-br) unless it exists. */
+  /**
+   * Creates the bridge (with its internal port, like ovs-vsctl add-br) unless it exists;
+   * `datapathType` applies to a bridge it creates, an existing one is never changed.
+   */
   async ensureBridge(
     name: string,
     opts: { datapathType?: string } = {},
@@ -110,15 +112,18 @@ export class Vswitch {
         const row = sel?.rows?.[0];
         if (row) {
           const id = uuidValue(row._uuid);
-          if (opts.datapathType !== undefined && row.datapath_type !== opts.datapathType) {
-            await this.client.transact(VSWITCH_DB, [
-              {
-                op: 'update',
-                table: 'Bridge',
-                where: [['_uuid', '==', uuid(id)]],
-                row: { datapath_type: opts.datapathType },
-              },
-            ]);
+          // An existing bridge is left as it is (like add-br --may-exist): br-int usually
+          // belongs to ovn-controller or Kube-OVN, and changing its datapath would
+          // reconfigure a live bridge that is not ours.
+          const have = typeof row.datapath_type === 'string' ? row.datapath_type : '';
+          if (
+            opts.datapathType !== undefined &&
+            (have || 'system') !== (opts.datapathType || 'system')
+          ) {
+            this.logger.warn(
+              { bridge: name, datapathType: have || 'system', wanted: opts.datapathType },
+              'existing bridge has another datapath type; left as it is',
+            );
           }
           return { uuid: id, created: false };
         }

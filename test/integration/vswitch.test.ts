@@ -66,6 +66,11 @@ describe('Vswitch on a real Open vSwitch', () => {
     expect((await ovs.vsctl(['get', 'Bridge', 'br-ex', 'datapath_type'])).stdout.trim()).toBe(
       'netdev',
     );
+    // an existing bridge is not ours to reconfigure: another datapath type is only logged
+    expect((await vs.ensureBridge('br-ex', { datapathType: 'system' })).created).toBe(false);
+    expect((await ovs.vsctl(['get', 'Bridge', 'br-ex', 'datapath_type'])).stdout.trim()).toBe(
+      'netdev',
+    );
     // add-br's internal port of the same name comes with it
     expect((await ovs.vsctl(['get', 'Interface', 'br-ex', 'type'])).stdout.trim()).toBe('internal');
   });
