@@ -40,9 +40,16 @@ export const NicPolicySchema = z
   });
 export type NicPolicy = z.infer<typeof NicPolicySchema>;
 
+/** The port of a HOST:PORT / tcp:HOST:PORT, in the range a socket can bind (1..65535). */
+const validPort = (s: string) => {
+  const port = Number(/:(\d+)$/.exec(s)?.[1] ?? NaN);
+  return s.startsWith('unix:') || (Number.isInteger(port) && port >= 1 && port <= 65535);
+};
+
 const listenAddress = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { message: 'must be HOST:PORT' })
+  .refine(validPort, { message: 'port must be 1..65535' })
   .nullable();
 
 export const AgentConfigSchema = z
@@ -57,6 +64,7 @@ export const AgentConfigSchema = z
           .regex(/^(unix:\/.+|tcp:[^:\s]+:\d{1,5}|tcp:\[[0-9a-fA-F:]+\]:\d{1,5})$/, {
             message: 'must be unix:/PATH or tcp:HOST:PORT',
           })
+          .refine(validPort, { message: 'port must be 1..65535' })
           .default('unix:/var/run/openvswitch/db.sock'),
         bridge: ifName.default('br-int'),
         hwOffload: z.boolean().optional(),

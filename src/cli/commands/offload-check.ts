@@ -12,7 +12,7 @@ import {
 import { parseDump } from '../../ovs/dpctl/index.js';
 import { OvsdbClient } from '../../ovs/ovsdb/index.js';
 import { Vswitch } from '../../ovs/vswitch.js';
-import { errorMessage, ExecaRunner, files, SysFs } from '../../sys/index.js';
+import { assertAbsolutePath, errorMessage, ExecaRunner, files, SysFs } from '../../sys/index.js';
 import { parse, UsageError } from '../usage.js';
 
 const USAGE = `usage: ovs-offload offload-check [--port REP | --pod NS/NAME] [--json]
@@ -112,6 +112,8 @@ async function fromDump(values: Values, select: Selection): Promise<OffloadRepor
 }
 
 async function live(values: Values, select: Selection): Promise<OffloadReport> {
+  // Checked before anything is contacted: a bad path is a usage error, not an OVSDB one.
+  const sysfsRoot = assertAbsolutePath(values['sysfs-root'] ?? '/', '--sysfs-root');
   const runner = new ExecaRunner();
   const client = await OvsdbClient.connect(dbEndpoint(values.db), { timeoutMs: 5000 });
   const vswitch = new Vswitch(client, { owner: 'offload-check' });
@@ -121,7 +123,7 @@ async function live(values: Values, select: Selection): Promise<OffloadReport> {
         runner,
         vswitch,
         ...(values['ovs-target'] === undefined ? {} : { ovsTarget: values['ovs-target'] }),
-        nicCtx: { sysfs: new SysFs(values['sysfs-root'] ?? '/'), runner },
+        nicCtx: { sysfs: new SysFs(sysfsRoot), runner },
       },
       select,
     );

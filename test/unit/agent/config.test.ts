@@ -36,6 +36,8 @@ describe('agent config', () => {
     [{ ovs: { tcPolicy: 'fast' } }, /ovs\.tcPolicy/],
     [{ ovs: { db: 'ssl:1.2.3.4:6640' } }, /ovs\.db: must be unix/],
     [{ metrics: { listen: 'nope' } }, /metrics\.listen: must be HOST:PORT/],
+    [{ metrics: { listen: '127.0.0.1:99999' } }, /metrics\.listen: port must be 1\.\.65535/],
+    [{ ovs: { db: 'tcp:10.0.0.1:0' } }, /ovs\.db: port must be 1\.\.65535/],
     [{ stateDir: 'relative' }, /stateDir: must be an absolute path/],
     [{ bogus: 1 }, /Unrecognized key: "bogus"/],
   ])('rejects %j naming the path', (raw, re) => {
