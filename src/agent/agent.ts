@@ -32,6 +32,8 @@ export interface AgentOptions {
   ipSource?: IpSource;
   /** How long to wait for in-flight CNI requests on stop. */
   stopGraceMs?: number;
+  /** Aborts start-up between steps (SIGTERM while the NIC is being brought up). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -65,28 +67,38 @@ export class Agent {
     const runner = opts.runner ?? new ExecaRunner();
     const sysfs = new SysFs(config.sysfsRoot);
     const ip = new Ip(runner);
-    const store = new StateStore(config.stateDir, logger);
-    await store.init();
-
-    const client = new OvsdbClient(config.ovs.db, { logger: logger.child({ component: 'ovsdb' }) });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await client.waitConnected(5_000);
-        break;
-      } catch (err) {
-        logger.warn({ db: config.ovs.db, attempt, err: errorMessage(err) }, 'waiting for OVSDB');
-      }
-    }
-    const vswitch = new Vswitch(client, {
-      owner: config.nodeName,
-      logger: logger.child({ component: 'vswitch' }),
-    });
+    const signal = opts.signal;
+    // What start-up has opened so far, closed newest first if a later step fails (or a
+    // signal asks us to stop): a half-started agent must not keep serving or block exit.
+    const opened: { what: string; close: () => Promise<unknown> }[] = [];
+    const checkpoint = () => signal?.throwIfAborted();
     try {
+      const store = new StateStore(config.stateDir, logger);
+      await store.init();
+      const client = new OvsdbClient(config.ovs.db, {
+        logger: logger.child({ component: 'ovsdb' }),
+      });
+      opened.push({ what: 'OVSDB client', close: () => client.close() });
+      for (let attempt = 1; ; attempt++) {
+        checkpoint();
+        try {
+          await client.waitConnected(5_000);
+          break;
+        } catch (err) {
+          logger.warn({ db: config.ovs.db, attempt, err: errorMessage(err) }, 'waiting for OVSDB');
+        }
+      }
+      const vswitch = new Vswitch(client, {
+        owner: config.nodeName,
+        logger: logger.child({ component: 'vswitch' }),
+      });
+      opened.push({ what: 'vswitch monitor', close: () => vswitch.close() });
       const ids = await vswitch.getExternalIds();
       // OVN's own convention tells which datapath br-int belongs on (netdev for OVS-DPDK).
       const datapathType = ids['ovn-bridge-datapath-type'];
       await vswitch.ensureBridge(config.ovs.bridge, datapathType ? { datapathType } : {});
       await applyOffloadConfig(vswitch, config, logger);
+      checkpoint();
 
       const ipSource =
         opts.ipSource ??
@@ -99,15 +111,17 @@ export class Agent {
           : undefined);
       const nicCtx = { sysfs, runner, logger: logger.child({ component: 'nic' }) };
       const inUse = new Set<string>();
-      for (const s of await store.list()) {
-        if (s.addCompleted && (await netnsExists(s.netns))) inUse.add(s.vf.pci);
+      for (const st of await store.list()) {
+        if (st.addCompleted && (await netnsExists(st.netns))) inUse.add(st.vf.pci);
       }
       const nicStatus = await reconcileNics(nicCtx, config.nics, {
         vswitch,
         owner: config.nodeName,
         logger: nicCtx.logger,
         vfsInUse: inUse,
+        ...(signal ? { signal } : {}),
       });
+      checkpoint();
       const nics = new NicCache(nicCtx, config.nics, nicCtx.logger);
       await nics.refresh();
       const attachments = new AttachmentService({
@@ -123,9 +137,11 @@ export class Agent {
       });
       const rec = await attachments.reconcile();
       logger.info(rec, 'attachments reconciled');
+      checkpoint();
       const devicePlugin = config.devicePlugin
         ? await startDevicePlugin(config, sysfs, runner, logger)
         : null;
+      if (devicePlugin) opened.push({ what: 'device plugin', close: () => devicePlugin.stop() });
       const metrics = new AgentMetrics({
         attachments: () => attachments.attachments(),
         pools: () => devicePlugin?.pools() ?? [],
@@ -146,7 +162,7 @@ export class Agent {
         runner,
         nicCtx,
       );
-      agent.sampler = new FlowSampler(
+      const sampler = new FlowSampler(
         runner,
         config.metrics.flowSampleIntervalMs,
         (byPort) =>
@@ -156,8 +172,10 @@ export class Agent {
           ),
         logger.child({ component: 'flows' }),
       );
-      agent.sampler.start();
-      agent.cniServer = new CniServer(
+      agent.sampler = sampler;
+      opened.push({ what: 'flow sampler', close: async () => sampler.stop() });
+      sampler.start();
+      const cniServer = new CniServer(
         config.cni.socket,
         {
           add: (r) => attachments.add(r),
@@ -170,25 +188,34 @@ export class Agent {
         logger.child({ component: 'cni-server' }),
         (op, outcome, seconds, code) => metrics.observeCni(op, outcome, seconds, code),
       );
-      await agent.cniServer.start();
+      agent.cniServer = cniServer;
+      await cniServer.start();
+      opened.push({ what: 'CNI server', close: () => cniServer.stop(0) });
       if (config.metrics.listen !== null) {
-        agent.metricsServer = new MetricsServer(
+        const metricsServer = new MetricsServer(
           config.metrics.listen,
           metrics,
           () => agent.status(),
           () => client.isConnected,
           logger.child({ component: 'metrics' }),
         );
-        await agent.metricsServer.start();
+        agent.metricsServer = metricsServer;
+        await metricsServer.start();
       }
+      checkpoint();
       logger.info(
         { node: config.nodeName, bridge: config.ovs.bridge, pfs: nics.managed() },
         'agent ready',
       );
       return agent;
     } catch (err) {
-      await vswitch.close().catch(() => undefined);
-      await client.close().catch(() => undefined);
+      for (const o of opened.reverse()) {
+        await o
+          .close()
+          .catch((e: unknown) =>
+            logger.warn({ what: o.what, err: errorMessage(e) }, 'close after failed start'),
+          );
+      }
       throw err;
     }
   }

@@ -1,5 +1,6 @@
 import { errorMessage, unrefInterval, type CommandRunner, type Logger } from '../sys/index.js';
-import { flowsByPort, type PortFlows } from './metrics.js';
+import { dumpFlows } from '../ovs/dpctl/index.js';
+import { countFlow, type PortFlows } from './metrics.js';
 
 /**
  * Periodic `ovs-appctl dpctl/dump-flows -m type=all` (with -m OVS prints `offloaded:` and
@@ -32,10 +33,15 @@ export class FlowSampler {
     if (this.running) return;
     this.running = true;
     try {
-      const r = await this.runner.run(['ovs-appctl', 'dpctl/dump-flows', '-m', 'type=all'], {
-        timeoutMs: 30_000,
-      });
-      const byPort = flowsByPort(r.stdout);
+      // Streamed and counted as it comes: a busy node's dump never sits in memory.
+      const byPort = new Map<string, PortFlows>();
+      await dumpFlows(
+        this.runner,
+        { flow: (f) => countFlow(byPort, f), error: () => undefined },
+        {
+          signal: AbortSignal.timeout(30_000),
+        },
+      );
       this.last = { at: Date.now(), byPort };
       this.onSample(byPort);
     } catch (err) {

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CniOp } from '../cni/types.js';
 import type { PoolStatus } from '../deviceplugin/index.js';
-import { parseDumpText, type DpFlow } from '../ovs/dpctl/index.js';
+import type { DpFlow } from '../ovs/dpctl/index.js';
 
 /** Flow counts of one port, split the way offload is judged. */
 export interface PortFlows {
@@ -18,25 +18,21 @@ export function flowKind(f: DpFlow): FlowKind {
   return 'software';
 }
 
-/** Per in_port totals of a `dpctl/dump-flows -m` text (ports as the dump names them). */
-export function flowsByPort(dump: string): Map<string, PortFlows> {
-  const out = new Map<string, PortFlows>();
-  for (const f of parseDumpText(dump).flows) {
-    const port = f.inPort ?? '?';
-    let p = out.get(port);
-    if (!p) {
-      p = {
-        offloaded: { flows: 0, packets: 0 },
-        partial: { flows: 0, packets: 0 },
-        software: { flows: 0, packets: 0 },
-      };
-      out.set(port, p);
-    }
-    const k = p[flowKind(f)];
-    k.flows++;
-    k.packets += Number(f.packets);
+/** Adds one flow to per-in_port totals (ports as the dump names them). */
+export function countFlow(out: Map<string, PortFlows>, f: DpFlow): void {
+  const port = f.inPort ?? '?';
+  let p = out.get(port);
+  if (!p) {
+    p = {
+      offloaded: { flows: 0, packets: 0 },
+      partial: { flows: 0, packets: 0 },
+      software: { flows: 0, packets: 0 },
+    };
+    out.set(port, p);
   }
-  return out;
+  const k = p[flowKind(f)];
+  k.flows++;
+  k.packets += Number(f.packets);
 }
 
 export interface MetricsSources {

@@ -38,10 +38,18 @@ const describePolicy = (p: NicPolicy) => p.pci ?? p.pf ?? '?';
 export async function reconcileNics(
   ctx: NicContext,
   policies: readonly NicPolicy[],
-  deps: { vswitch: Vswitch; owner: string; logger: Logger; vfsInUse: ReadonlySet<string> },
+  deps: {
+    vswitch: Vswitch;
+    owner: string;
+    logger: Logger;
+    vfsInUse: ReadonlySet<string>;
+    /** Checked between PFs: a stop request lets the PF under way finish its plan, not start the next. */
+    signal?: AbortSignal;
+  },
 ): Promise<PfPolicyStatus[]> {
   const out: PfPolicyStatus[] = [];
   for (const policy of policies) {
+    deps.signal?.throwIfAborted();
     const status: PfPolicyStatus = {
       policy: describePolicy(policy),
       pci: null,

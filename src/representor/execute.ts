@@ -1,6 +1,7 @@
 import { errorMessage, OvsOffloadError, pollUntil, type Logger } from '../sys/index.js';
 import {
   bindDriver,
+  probeDriver,
   readPf,
   setNumVfs,
   unbindDriver,
@@ -168,7 +169,8 @@ async function runStep(
     case 'setNumVfs': {
       const prevCount = pf.numVfs;
       const prevDrivers = new Map(pf.vfs.map((v) => [v.index, v.driver]));
-      await setNumVfs(ctx, pf.pci, step.numVfs, t);
+      // Registered before the write: N→M writes 0 first, so a failure half-way (M refused,
+      // or the VFs never appearing) has already destroyed the N VFs to restore.
       st.undo.push({
         what: `sriov_numvfs back to ${prevCount}`,
         run: async () => {
@@ -176,6 +178,7 @@ async function runStep(
           await restoreDrivers(ctx, pf.pci, prevDrivers, opts);
         },
       });
+      await setNumVfs(ctx, pf.pci, step.numVfs, t);
       return;
     }
     case 'unbindVfs':
@@ -208,6 +211,9 @@ async function runStep(
           run: async () => void (await unbindDriver(ctx, u.pci, t)),
         });
       }
+      return;
+    case 'probeVfs':
+      for (const pci of step.vfs) await probeDriver(ctx, pci, t);
       return;
     case 'hwTcOffload': {
       const ready = await waitForRepresentors(ctx, pf.pci, opts);
@@ -287,6 +293,11 @@ function verify(pf: PfInfo, step: PlanStep, unbound: readonly { pci: string }[])
     case 'rebindVfs': {
       const off = pf.vfs.filter((v) => unbound.some((u) => u.pci === v.pci) && !v.driver);
       if (off.length > 0) fail(`${off.map((v) => v.pci).join(', ')} not bound`);
+      return;
+    }
+    case 'probeVfs': {
+      const off = pf.vfs.filter((v) => step.vfs.includes(v.pci) && !v.driver);
+      if (off.length > 0) fail(`${off.map((v) => v.pci).join(', ')} still without a driver`);
       return;
     }
     case 'hwTcOffload':

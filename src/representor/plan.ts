@@ -18,6 +18,8 @@ export type PlanStep = { strategy: StrategyName } & (
   | { op: 'setEswitchMode'; mode: EswitchMode }
   /** Bind the VFs unbound by unbindVfs back to the drivers they had. */
   | { op: 'rebindVfs' }
+  /** Probe a driver for VFs left without one (a bring-up interrupted between unbind and rebind). */
+  | { op: 'probeVfs'; vfs: string[] }
   /** hw-tc-offload on the uplink and every representor (refusal: a warning). */
   | { op: 'hwTcOffload' }
 );
@@ -52,6 +54,13 @@ export function planEswitch(pf: PfInfo, policy: EswitchPolicy, opts: PlanOptions
   const steps: PlanStep[] = [];
   if (!modeChange) {
     if (countChange) steps.push(s({ op: 'setNumVfs', numVfs }));
+    // An mlx5-order bring-up killed between "unbind VFs" and "rebind" leaves the right count
+    // and mode but VFs with no driver (and no netdev): the next run finishes the job. Only
+    // with autoprobe on, where "no driver" can only mean someone took it away.
+    const driverless = pf.vfs.filter((v) => v.driver === null).map((v) => v.pci);
+    if (!countChange && pf.autoprobe && mode === 'switchdev' && driverless.length > 0) {
+      steps.push(s({ op: 'probeVfs', vfs: driverless }));
+    }
   } else if (strategy === 'ice') {
     if (pf.numVfs > 0) steps.push(s({ op: 'setNumVfs', numVfs: 0 }));
     steps.push(s({ op: 'setEswitchMode', mode }));
@@ -79,6 +88,8 @@ export function describeStep(pfPci: string, step: PlanStep): string {
       return `devlink dev eswitch set pci/${pfPci} mode ${step.mode}`;
     case 'rebindVfs':
       return 'bind those VFs back to the drivers they had';
+    case 'probeVfs':
+      return `probe drivers for VFs left without one: ${step.vfs.join(', ')}`;
     case 'hwTcOffload':
       return 'ethtool -K <uplink and each representor> hw-tc-offload on, checked with ethtool -k';
   }

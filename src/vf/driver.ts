@@ -142,3 +142,24 @@ export async function bindDriver(
     );
   }
 }
+
+/**
+ * Asks the kernel to bind whichever driver matches the VF (`drivers_probe`, honouring
+ * driver_override), as sriov_drivers_autoprobe does at creation; resolves with the driver.
+ */
+export async function probeDriver(
+  ctx: NicContext,
+  vfPci: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<string> {
+  const pci = await assertVf(ctx.sysfs, vfPci);
+  const current = await ctx.sysfs.linkName(dev(pci, 'driver'));
+  if (current !== null) return current;
+  await write(ctx.sysfs, 'bus/pci/drivers_probe', pci, `probe a driver for VF ${pci}`);
+  let bound: string | null = null;
+  await waitFor(`probe a driver for VF ${pci}`, opts.timeoutMs ?? BIND_TIMEOUT_MS, async () => {
+    bound = await ctx.sysfs.linkName(dev(pci, 'driver'));
+    return bound !== null;
+  });
+  return bound ?? '';
+}

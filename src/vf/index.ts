@@ -13,7 +13,13 @@ export {
   virtfnIndexes,
 } from './read.js';
 export { setNumVfs, USERSPACE_DRIVERS, NUMVFS_TIMEOUT_MS, type NumVfsOptions } from './numvfs.js';
-export { bindDriver, unbindDriver, assertDriverName, type BindOptions } from './driver.js';
+export {
+  bindDriver,
+  unbindDriver,
+  probeDriver,
+  assertDriverName,
+  type BindOptions,
+} from './driver.js';
 export * from './knob-types.js';
 export * from './knobs.js';
 export { parseVfInfoText } from './vfinfo-text.js';

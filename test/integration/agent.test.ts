@@ -1,4 +1,4 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agentConfig, execPlugin, startAgent } from '../helpers/agent.js';
@@ -99,6 +99,95 @@ describe('agent start-up', () => {
     const after = (await node.nic.state()).pfs[0]!.vfs;
     expect(after.filter((v) => v.netdev === null)).toHaveLength(ok);
     expect(agent.log()).toMatch(/"msg":"agent stopped"/);
+  });
+});
+
+describe('agent start-up failures', () => {
+  it('an attachment it cannot undo at start is kept for later; the agent still serves', async () => {
+    const node = await newNode({ nic: { vfsPerPf: 1 } });
+    const cfg = agentConfig(node);
+    const vf = (await node.nic.state()).pfs[0]!.vfs[0]!;
+    await mkdir(cfg.stateDir, { recursive: true });
+    // An ADD interrupted before completion whose IPAM plugin has since disappeared.
+    await writeFile(
+      path.join(cfg.stateDir, 'c-ghost-net1.json'),
+      JSON.stringify({
+        version: 1,
+        containerID: 'c-ghost',
+        ifName: 'net1',
+        network: 'n',
+        netns: '/var/run/netns/gone',
+        mode: 'offload',
+        pod: { name: 'ghost', namespace: 'default' },
+        vf: {
+          pci: vf.pci,
+          pfPci: '0000:03:00.0',
+          pfNetdev: node.nic.uplink(0),
+          vfIndex: 0,
+          originalName: vf.netdev,
+          originalMac: null,
+          originalMtu: null,
+          driver: 'mlx5_core',
+        },
+        representor: vf.representor,
+        bridge: 'br-int',
+        ifaceId: 'ghost.default',
+        knobsBefore: null,
+        ipam: {
+          config: { cniVersion: '1.0.0', name: 'n', ipam: { type: 'no-such-ipam' } },
+          cniArgs: '',
+          path: '/usr/lib/cni',
+        },
+        steps: [],
+        addCompleted: false,
+        createdAt: new Date().toISOString(),
+        result: null,
+      }),
+    );
+    const agent = await startAgent(node, cfg);
+    expect(agent.log()).toMatch(/could not clean attachment; kept for a later DEL or restart/);
+    expect(await readdir(cfg.stateDir)).toEqual(['c-ghost-net1.json']);
+  });
+
+  it('a start-up that fails after the CNI socket opened closes everything and exits 2', async () => {
+    const node = await newNode({ nic: { vfsPerPf: 1 } });
+    // 192.0.2.0/24 (TEST-NET-1) is on no interface: the metrics listener cannot bind.
+    const agent = await startAgent(
+      node,
+      agentConfig(node, { metrics: { listen: '192.0.2.1:9476' } }),
+      { waitReady: false },
+    );
+    const code = await Promise.race([
+      agent.proc.proc.exited,
+      new Promise((r) => setTimeout(() => r('still running'), 30_000)),
+    ]);
+    expect(code, agent.log()).toBe(2);
+    expect(agent.log()).toMatch(/EADDRNOTAVAIL/);
+    await expect(readdir(path.dirname(agent.socket))).resolves.not.toContain(
+      path.basename(agent.socket),
+    );
+  });
+
+  it('finishes a bring-up interrupted between unbinding and rebinding the VFs', async () => {
+    const node = await newNode({ nic: { identity: 'mlx5', vfsPerPf: 2 } });
+    for (const vf of (await node.nic.state()).pfs[0]!.vfs) {
+      await writeFile(
+        path.join(node.nic.sysfsRoot, 'sys/bus/pci/drivers/mlx5_core/unbind'),
+        vf.pci,
+      );
+      await eventually(
+        async () =>
+          (await node.nic.state()).pfs[0]!.vfs.find((v) => v.pci === vf.pci)!.driver === null,
+      );
+    }
+    const agent = await startAgent(
+      node,
+      agentConfig(node, { nics: [{ pci: '0000:03:00.0', numVfs: 2, eswitchMode: 'switchdev' }] }),
+    );
+    expect(agent.log()).toMatch(/probe drivers for VFs left without one/);
+    const vfs = (await node.nic.state()).pfs[0]!.vfs;
+    expect(vfs.map((v) => v.driver)).toEqual(['mlx5_core', 'mlx5_core']);
+    expect(vfs.every((v) => v.netdev !== null)).toBe(true);
   });
 });
 

@@ -65,11 +65,21 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
           },
           'cleaning attachment left from before start',
         );
-        await this.locks.run(`vf:${s.vf.pci}`, async () => {
-          await teardown(this.deps(), s);
-          await this.d.store.remove(s.containerID, s.ifName);
-        });
-        cleaned++;
+        try {
+          await this.locks.run(`vf:${s.vf.pci}`, async () => {
+            await teardown(this.deps(), s);
+            await this.d.store.remove(s.containerID, s.ifName);
+          });
+          cleaned++;
+        } catch (err) {
+          // One attachment that cannot be undone now must not keep the node without a CNI
+          // server: its state stays, so its DEL (or the next start) tries again.
+          this.d.logger.error(
+            { containerID: s.containerID, ifName: s.ifName, err: errorMessage(err) },
+            'could not clean attachment; kept for a later DEL or restart',
+          );
+          this.index.set(k, { ...s, addCompleted: false });
+        }
         continue;
       }
       this.index.set(k, s);
@@ -115,10 +125,13 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
       );
     }
     const timeline = new Timeline();
-    const vf = await this.d.nics.resolveVf(req.deviceId);
-    timeline.mark('resolve');
+    const deviceId = req.deviceId;
+    const locked = await this.d.nics.resolveVf(deviceId);
     const k = key(req.containerID, req.ifName);
-    return this.locks.runAll([`vf:${vf.pci}`, `att:${k}`], async () => {
+    return this.locks.runAll([`vf:${locked.pci}`, `att:${k}`], async () => {
+      // Read the VF again under its lock: a DEL that held it may just have brought it home.
+      const vf = await this.d.nics.resolveVf(deviceId);
+      timeline.mark('resolve');
       const existing = this.index.get(k) ?? (await this.d.store.read(req.containerID, req.ifName));
       if (existing?.addCompleted && existing.vf.pci === vf.pci && existing.result !== null) {
         // A runtime retrying an ADD that already succeeded gets the same answer.
@@ -135,18 +148,29 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
   }
 
   private async addOnce(req: AttachRequest, vf: ResolvedVf, t: Timeline): Promise<CniResult> {
-    for (const other of this.index.values()) {
+    for (const other of [...this.index.values()]) {
       if (
-        other.vf.pci === vf.pci &&
-        key(other.containerID, other.ifName) !== key(req.containerID, req.ifName)
+        other.vf.pci !== vf.pci ||
+        key(other.containerID, other.ifName) === key(req.containerID, req.ifName)
       ) {
-        if (await netnsExists(other.netns)) {
-          throw new CniError(
-            CniCode.InvalidConfig,
-            `VF ${vf.pci} is in use by pod ${other.pod.namespace}/${other.pod.name} (container ${other.containerID})`,
-          );
-        }
+        continue;
       }
+      if (await netnsExists(other.netns)) {
+        throw new CniError(
+          CniCode.InvalidConfig,
+          `VF ${vf.pci} is in use by pod ${other.pod.namespace}/${other.pod.name} (container ${other.containerID})`,
+        );
+      }
+      // Its pod is gone but its DEL has not come: undo it now (we hold the VF lock), or its
+      // port would block ours and its late DEL would restore settings onto our VF.
+      this.d.logger.info(
+        { containerID: other.containerID, vf: vf.pci },
+        'cleaning a stale attachment of this VF',
+      );
+      await teardown(this.deps(), other);
+      await this.d.store.remove(other.containerID, other.ifName);
+      this.index.delete(key(other.containerID, other.ifName));
+      vf = await this.d.nics.resolveVf(vf.pci);
     }
     const mode = chooseMode(req, vf);
     const netdevless = vf.driver !== null && USERSPACE_DRIVERS.has(vf.driver);
@@ -259,12 +283,20 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
       return;
     }
     await this.locks.runAll([`vf:${s.vf.pci}`, `att:${k}`], async () => {
-      await teardown(this.deps(), s, req.netns);
-      await this.d.store.remove(s.containerID, s.ifName);
+      // Read again under the locks: an ADD may have cleaned this stale attachment meanwhile,
+      // and its VF may now serve another pod.
+      const current = this.index.get(k) ?? (await this.d.store.read(req.containerID, req.ifName));
+      if (!current) return;
+      await teardown(this.deps(), current, req.netns);
+      await this.d.store.remove(current.containerID, current.ifName);
       this.index.delete(k);
-      this.emit({ op: 'del', state: s });
+      this.emit({ op: 'del', state: current });
       this.d.logger.info(
-        { containerID: s.containerID, pod: `${s.pod.namespace}/${s.pod.name}`, vf: s.vf.pci },
+        {
+          containerID: current.containerID,
+          pod: `${current.pod.namespace}/${current.pod.name}`,
+          vf: current.vf.pci,
+        },
         'DEL done',
       );
     });

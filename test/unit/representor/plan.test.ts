@@ -155,6 +155,23 @@ describe('planEswitch', () => {
     expect(ops(state, policy)).toEqual(want);
   });
 
+  it('finishes an interrupted mlx5 bring-up: VFs left without a driver are probed again', () => {
+    const vf = (i: number, driver: string | null) =>
+      ({ index: i, pci: `0000:03:00.${i + 2}`, driver }) as PfInfo['vfs'][number];
+    const state = pf({
+      numVfs: 2,
+      eswitchMode: 'switchdev',
+      vfs: [vf(0, null), vf(1, 'mlx5_core')],
+    });
+    const steps = planEswitch(state, { eswitchMode: 'switchdev', numVfs: 2 });
+    expect(steps.map((s) => s.op)).toEqual(['probeVfs', 'hwTcOffload']);
+    expect(steps[0]).toMatchObject({ op: 'probeVfs', vfs: ['0000:03:00.2'] });
+    // without autoprobe a driverless VF may be meant that way: left alone
+    expect(
+      planEswitch({ ...state, autoprobe: false }, { eswitchMode: 'switchdev' }).map((s) => s.op),
+    ).toEqual(['hwTcOffload']);
+  });
+
   it('a forced ordering (the executor retry) overrides the driver', () => {
     expect(ops(pf({ numVfs: 4 }), { eswitchMode: 'switchdev' }, 'ice')).toEqual([
       'numvfs 0',
