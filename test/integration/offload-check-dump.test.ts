@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -122,9 +122,13 @@ describe('ovs-offload offload-check --dump', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'oo-ports-'));
     const bad = path.join(dir, 'ports.json');
     writeFileSync(bad, JSON.stringify({ ports: [{ port: 'a', pod_name: 'x' }] }));
-    const r = check(['--dump', fixture('kubeovn-corigine-m-offloaded.txt'), '--ports', bad]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`ovs-offload offload-check: ${bad}: ports.0: `);
-    expect(r.stderr).toContain('pod_name');
+    try {
+      const r = check(['--dump', fixture('kubeovn-corigine-m-offloaded.txt'), '--ports', bad]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`ovs-offload offload-check: ${bad}: ports.0: `);
+      expect(r.stderr).toContain('pod_name');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
