@@ -117,14 +117,10 @@ export const AgentConfigSchema = z
 export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
 export type AgentConfig = z.output<typeof AgentConfigSchema> & { nodeName: string };
 
-/** "nics[1].pci: not a PCI address …; ovs: unrecognized key \"dbb\"" — every problem, with its path. */
-export function formatZodError(err: z.ZodError): string {
-  return formatIssues(err.issues, '(top level)');
-}
-
 export function parseAgentConfig(raw: unknown, source = 'config'): AgentConfig {
   const r = AgentConfigSchema.safeParse(raw ?? {});
-  if (!r.success) throw new InvalidInputError(source, formatZodError(r.error));
+  // Every problem, each with its path: "nics[1].pci: not a PCI address …; ovs: …".
+  if (!r.success) throw new InvalidInputError(source, formatIssues(r.error.issues, '(top level)'));
   const cfg = r.data;
   for (const [i, n] of cfg.nics.entries()) {
     if (n.pf !== undefined) assertIfName(n.pf, `nics[${i}].pf`);

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CniOp } from '../cni/types.js';
 import type { PoolStatus } from '../deviceplugin/index.js';
+import { classifyFlow } from '../offload/index.js';
 import type { DpFlow } from '../ovs/dpctl/index.js';
 
 /** Flow counts of one port, split the way offload is judged. */
@@ -10,12 +11,10 @@ export interface PortFlows {
   software: { flows: number; packets: number };
 }
 
-export type FlowKind = keyof PortFlows;
-
-export function flowKind(f: DpFlow): FlowKind {
-  if (f.offloaded === 'yes') return 'offloaded';
-  if (f.offloaded === 'partial') return 'partial';
-  return 'software';
+/** The verdict's own classification; a flow without `-m` fields counts as software here. */
+function flowKind(f: DpFlow): keyof PortFlows {
+  const c = classifyFlow(f);
+  return c === 'unknown' ? 'software' : c;
 }
 
 /** Adds one flow to per-in_port totals (ports as the dump names them). */

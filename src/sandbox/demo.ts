@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { files, packageRoot } from '../sys/index.js';
 import { launchAgent, sandboxAgentConfig, type AgentProcess } from './agent-process.js';
-import { CniRunner, type ConfList } from './cni-runner.js';
+import { CniRunner, type CniInvocation, type ConfList } from './cni-runner.js';
 import { emulateNic, type EmulatedNic } from './nic/emulate.js';
 import { startOvn, type OvnInstance } from './ovn.js';
 import { startOvs, type OvsInstance } from './ovs.js';
@@ -30,6 +30,24 @@ export interface DemoNode {
 }
 
 export const DEMO_PROVIDER = 'sriov-net1.default.ovn';
+
+/** The NAD as Multus runs it for one pod: the allocated VF in runtimeConfig.deviceID. */
+function withDevice(nad: ConfList, deviceID: string): ConfList {
+  return {
+    ...nad,
+    plugins: nad.plugins.map((p, j) => (j === 0 ? { ...p, runtimeConfig: { deviceID } } : p)),
+  };
+}
+
+/** The CNI environment a runtime gives the demo pod `name`'s second interface. */
+function invocation(pod: Pod): CniInvocation {
+  return {
+    containerID: `demo-${pod.name}`,
+    netns: pod.path,
+    ifName: 'net1',
+    args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: pod.name },
+  };
+}
 
 /**
  * The embedded default: one emulated Kubernetes node. A ConnectX-5 identity NIC starts in
@@ -127,18 +145,7 @@ export async function buildDemoNode(
       ifaceId,
       'unknown',
     ]);
-    const list = {
-      ...nad,
-      plugins: nad.plugins.map((p, j) =>
-        j === 0 ? { ...p, runtimeConfig: { deviceID: vf.pci } } : p,
-      ),
-    };
-    const result = await cni.run('ADD', list, {
-      containerID: `demo-${name}`,
-      netns: pod.path,
-      ifName: 'net1',
-      args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: name },
-    });
+    const result = await cni.run('ADD', withDevice(nad, vf.pci), invocation(pod));
     const address =
       ((result as { ips?: { address: string }[] }).ips?.[0]?.address ?? '').split('/')[0] ?? '';
     pods.push({ pod, vf: vf.pci, representor: vf.representor, ifaceId, address, result });
@@ -153,23 +160,7 @@ export async function buildDemoNode(
 /** DEL both pods through CNI, stop the agent, remove the sandbox. */
 export async function teardownDemoNode(node: DemoNode): Promise<string[]> {
   for (const p of node.pods) {
-    const list = {
-      ...node.nad,
-      plugins: node.nad.plugins.map((x, j) =>
-        j === 0 ? { ...x, runtimeConfig: { deviceID: p.vf } } : x,
-      ),
-    };
-    await node.cni.run(
-      'DEL',
-      list,
-      {
-        containerID: `demo-${p.pod.name}`,
-        netns: p.pod.path,
-        ifName: 'net1',
-        args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: p.pod.name },
-      },
-      p.result,
-    );
+    await node.cni.run('DEL', withDevice(node.nad, p.vf), invocation(p.pod), p.result);
   }
   await node.agent.stop();
   return node.sb.destroy();

@@ -1,7 +1,7 @@
 import { CniCode, CniError } from '../../cni/errors.js';
 import type { CniResult, CniResultInterface } from '../../cni/types.js';
 import { OWNER_KEY } from '../../ovs/vswitch-types.js';
-import { ATTACHMENT_KEY } from './keys.js';
+import { ATTACHMENT_KEY, attachmentKey } from './keys.js';
 import type { Vswitch } from '../../ovs/vswitch.js';
 import type { CommandRunner, Ip, Logger } from '../../sys/index.js';
 import { applyVfKnobs, readVfKnobs, USERSPACE_DRIVERS, type VfKnobs } from '../../vf/index.js';
@@ -203,7 +203,7 @@ async function attachRepresentor(
 ): Promise<void> {
   const rep = s.representor;
   if (!rep) throw new Error('no representor recorded');
-  const attachment = `${req.containerID}/${req.ifName}`;
+  const attachment = attachmentKey(req.containerID, req.ifName);
   const res = await d.vswitch.attachPort({
     bridge: s.bridge ?? d.config.ovs.bridge,
     name: rep,

@@ -11,7 +11,7 @@ import type { AttachmentState } from '../state.js';
 import { addAttachment, chooseMode, snapshotKnobs, type AddDeps, type IpSource } from './add.js';
 import { parseAttachRequest, type AttachRequest } from './request.js';
 import { PrevResultSchema } from './result.js';
-import { ATTACHMENT_KEY } from './keys.js';
+import { ATTACHMENT_KEY, attachmentKey, takeDownPort } from './keys.js';
 import { teardown } from './teardown.js';
 
 export interface AttachmentServiceDeps extends Omit<AddDeps, 'ovnManaged' | 'ipSource'> {
@@ -22,7 +22,7 @@ export interface AttachmentServiceDeps extends Omit<AddDeps, 'ovnManaged' | 'ipS
 
 export type AttachmentEvent = { op: 'add' | 'del'; state: AttachmentState };
 
-const key = (containerID: string, ifName: string) => `${containerID}/${ifName}`;
+const key = attachmentKey;
 
 /**
  * The CNI operations of the agent. Attachments live in state files (the truth, for crash
@@ -90,8 +90,7 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     const known = new Set([...this.index.values()].map((s) => s.representor));
     for (const p of await this.d.vswitch.listOwnedPorts()) {
       if (!p.externalIds[ATTACHMENT_KEY] || known.has(p.name)) continue;
-      await this.d.ip.run(null, ['link', 'set', 'dev', p.name, 'down'], { okExitCodes: [1, 255] });
-      if (await this.d.vswitch.detachPort(p.name)) portsRemoved++;
+      if (await takeDownPort(this.d, p.name)) portsRemoved++;
       this.d.logger.info({ port: p.name }, 'removed owned pod port without attachment state');
     }
     return { kept: this.index.size, cleaned, portsRemoved };
@@ -126,10 +125,10 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     }
     const timeline = new Timeline();
     const deviceId = req.deviceId;
-    const locked = await this.d.nics.resolveVf(deviceId);
     const k = key(req.containerID, req.ifName);
-    return this.locks.runAll([`vf:${locked.pci}`, `att:${k}`], async () => {
-      // Read the VF again under its lock: a DEL that held it may just have brought it home.
+    // deviceID is a checked PCI address (NetConf schema, lowercased): the VF lock key. The VF
+    // is read under its lock, since a DEL that held it may just have brought it home.
+    return this.locks.runAll([`vf:${deviceId}`, `att:${k}`], async () => {
       const vf = await this.d.nics.resolveVf(deviceId);
       timeline.mark('resolve');
       const existing = this.index.get(k) ?? (await this.d.store.read(req.containerID, req.ifName));
@@ -304,10 +303,7 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
 
   private async removeOrphanPort(k: string): Promise<void> {
     const ifaces = await this.d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, k);
-    for (const i of ifaces) {
-      await this.d.ip.run(null, ['link', 'set', 'dev', i.name, 'down'], { okExitCodes: [1, 255] });
-      await this.d.vswitch.detachPort(i.name);
-    }
+    for (const i of ifaces) await takeDownPort(this.d, i.name);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { isRetryable, PortNotOwnedError } from '../../ovs/errors.js';
 import type { Vswitch } from '../../ovs/vswitch.js';
-import { ATTACHMENT_KEY } from './keys.js';
+import { ATTACHMENT_KEY, attachmentKey, takeDownPort } from './keys.js';
 import {
   errorMessage,
   type CommandRunner,
@@ -61,12 +61,11 @@ export async function teardown(
     if (!s.representor) return;
     // Only the port this attachment created: a failed ADD that met another pod's port (or a
     // port of another tool) must not take it down with it.
-    const key = `${s.containerID}/${s.ifName}`;
+    const key = attachmentKey(s.containerID, s.ifName);
     const mine = await d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, key);
     if (!mine.some((i) => i.name === s.representor)) return;
-    await d.ip.run(null, ['link', 'set', 'dev', s.representor, 'down'], { okExitCodes: [1, 255] });
     try {
-      await d.vswitch.detachPort(s.representor);
+      await takeDownPort(d, s.representor);
     } catch (err) {
       if (!(err instanceof PortNotOwnedError)) throw err;
       log.warn({ port: s.representor }, 'port not owned by us left alone');
