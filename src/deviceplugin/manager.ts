@@ -8,7 +8,7 @@ import {
   type Logger,
   type SysFs,
 } from '../sys/index.js';
-import { readCheckpoint } from './checkpoint.js';
+import { KubeletCheckpoint } from './checkpoint.js';
 import type { ResourceConfig } from './config.js';
 import { PoolEndpoint } from './endpoint.js';
 import { SysfsSnapshotSource, type SnapshotSource } from './inventory.js';
@@ -73,6 +73,7 @@ export class DevicePluginManager {
   private readonly pools_: Pool[];
   private readonly endpoints: PoolEndpoint[];
   private readonly watch: KubeletWatch;
+  private readonly checkpoint: KubeletCheckpoint;
   private unsubscribe: (() => void) | undefined;
   private started = false;
 
@@ -110,6 +111,11 @@ export class DevicePluginManager {
       endpoints: () => this.endpoints,
       ...(opts.kubeletPollMs === undefined ? {} : { intervalMs: opts.kubeletPollMs }),
     });
+    this.checkpoint = new KubeletCheckpoint({
+      files: this.files,
+      kubeletDir: opts.kubeletDir,
+      logger: this.logger,
+    });
   }
 
   async start(): Promise<void> {
@@ -118,7 +124,7 @@ export class DevicePluginManager {
     try {
       await this.monitor.start();
       this.apply(this.monitor.snapshot());
-      const inUse = await readCheckpoint(this.files, this.opts.kubeletDir);
+      const inUse = await this.checkpoint.read();
       for (const p of this.pools_) p.markAllocated(inUse.get(p.fullName) ?? []);
       this.unsubscribe = this.monitor.subscribe((snap) => this.apply(snap));
       await this.watch.init();
