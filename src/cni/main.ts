@@ -83,6 +83,19 @@ async function run(env: NodeJS.ProcessEnv): Promise<unknown> {
   return e.command === 'ADD' ? result : null;
 }
 
+/** The exit code of the answer being written: 0, or 1 once it is an error JSON. */
+let exitCode = 0;
+
+// A runtime that stops reading (it gave up waiting, or a shell's `| head -c0`) makes the write
+// fail with EPIPE. Nobody is left to read the answer: leave with the code it carried, quietly —
+// unhandled, the 'error' event would end the process with a stack trace on stderr. Any other
+// failure to write means the answer did not get out, which is never a success.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  process.exit(err.code === 'EPIPE' ? exitCode : exitCode || 1);
+});
+// Nothing of ours goes to stderr; a closed one must not end the process either.
+process.stderr.on('error', () => {});
+
 run(process.env).then(
   (out) => {
     if (out !== null && out !== undefined) process.stdout.write(JSON.stringify(out) + '\n');
@@ -92,7 +105,8 @@ run(process.env).then(
       err instanceof CniError
         ? err
         : new CniError(CniCode.IoFailure, err instanceof Error ? err.message : String(err));
-    process.stdout.write(JSON.stringify(e.toJSON(reportVersion)) + '\n');
+    exitCode = 1;
     process.exitCode = 1;
+    process.stdout.write(JSON.stringify(e.toJSON(reportVersion)) + '\n');
   },
 );

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -56,6 +56,26 @@ function run(
     // A process that never reads stdin (sh -c …) may exit before the write lands.
     child.stdin!.on('error', () => {});
     child.stdin!.end(input);
+  });
+}
+
+/**
+ * Runs `exe` with its stdout pipe already closed by the reader (a runtime that gave up, or a
+ * shell's `| head -c0`): stdin is ended only once the pipe is shut, so the answer meets EPIPE.
+ */
+function runStdoutClosed(
+  exe: string,
+  env: Record<string, string>,
+  input: string,
+): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(exe, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.stdin.on('error', () => {});
+    child.stdout.on('close', () => child.stdin.end(input));
+    child.stdout.destroy();
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
   });
 }
 
@@ -132,6 +152,27 @@ describe('ovs-offload-cni single executable', () => {
       dir,
     );
     expect(JSON.parse(asked.stdout)).toMatchObject({ cniVersion: '0.4.0' });
+  });
+
+  it('leaves quietly, with the exit code of its answer, when stdout is closed early', async () => {
+    expect(await runStdoutClosed(built, { CNI_COMMAND: 'VERSION' }, '')).toEqual({
+      code: 0,
+      signal: null,
+      stderr: '',
+    });
+    const unreachable = await runStdoutClosed(
+      built,
+      {
+        CNI_COMMAND: 'ADD',
+        CNI_CONTAINERID: 'c0ffee',
+        CNI_NETNS: '/var/run/netns/cni-1234',
+        CNI_IFNAME: 'net1',
+        CNI_PATH: '/opt/cni/bin',
+        CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0',
+      },
+      JSON.stringify({ ...kubeOvnNetConf(), server_socket: path.join(work, 'absent.sock') }),
+    );
+    expect(unreachable).toEqual({ code: 1, signal: null, stderr: '' });
   });
 
   describe('in an empty root with only the libraries ldd names', () => {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -78,6 +78,28 @@ function cni(
       });
     });
     child.stdin?.end(stdin);
+  });
+}
+
+/**
+ * Runs the front end with one of its output pipes already closed by the reader, the way a
+ * runtime that gave up (or `| head -c0`) leaves it: stdin is only ended once the pipe is shut,
+ * so every write of the child meets a closed pipe.
+ */
+function cniClosed(
+  closed: 'stdout' | 'stderr',
+  env: Record<string, string>,
+  stdin: string,
+): Promise<{ code: number | null; signal: string | null; open: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bundle], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const shut = closed === 'stdout' ? child.stdout : child.stderr;
+    const kept = closed === 'stdout' ? child.stderr : child.stdout;
+    let open = '';
+    kept.on('data', (c: Buffer) => (open += c.toString('utf8')));
+    shut.on('close', () => child.stdin.end(stdin));
+    shut.destroy();
+    child.on('close', (code, signal) => resolve({ code, signal, open }));
   });
 }
 
@@ -204,5 +226,31 @@ describe('ovs-offload-cni front end', () => {
     expect(r.out).toMatchObject({ code });
     expect((r.out as { msg: string }).msg).toMatch(re);
     expect(seen.length).toBe(before);
+  });
+
+  describe('when the caller closes a pipe early', () => {
+    it("leaves quietly with the answer's exit code when stdout is closed", async () => {
+      const ok = await cniClosed('stdout', { CNI_COMMAND: 'VERSION' }, '');
+      expect(ok).toEqual({ code: 0, signal: null, open: '' });
+      const failed = await cniClosed('stdout', env('ADD'), '{"cniVersion":');
+      expect(failed).toEqual({ code: 1, signal: null, open: '' });
+      const unreachable = await cniClosed(
+        'stdout',
+        env('ADD'),
+        conf({ server_socket: path.join(dir, 'absent.sock') }),
+      );
+      expect(unreachable).toEqual({ code: 1, signal: null, open: '' });
+    });
+
+    it('still answers on stdout when stderr is closed', async () => {
+      // NODE_DEBUG makes Node itself write to stderr while the request is under way.
+      const r = await cniClosed(
+        'stderr',
+        { NODE_DEBUG: 'http,net', CNI_COMMAND: 'STATUS' },
+        conf({ cniVersion: '1.1.0', server_socket: path.join(dir, 'absent.sock') }),
+      );
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.open)).toMatchObject({ code: 50, msg: /unreachable/ });
+    });
   });
 });
