@@ -215,6 +215,7 @@ export default tseslint.config(
       'coverage/**',
       'test/fixtures/**',
       '.scratch/**',
+      'src/deviceplugin/generated/**',
     ],
   },
   js.configs.recommended,

@@ -1,13 +1,23 @@
 import * as path from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { packageRoot } from '../sys/paths.js';
+import type { ProtoGrpcType as DevicePluginProto } from './generated/deviceplugin-v1beta1.js';
+import type { ProtoGrpcType as PluginRegistrationProto } from './generated/pluginregistration-v1.js';
+import type { RegistrationHandlers as PluginRegistrationHandlers } from './generated/pluginregistration/Registration.js';
+import type { DevicePluginHandlers } from './generated/v1beta1/DevicePlugin.js';
+import type { RegistrationHandlers } from './generated/v1beta1/Registration.js';
 
 /**
- * The kubelet's two gRPC APIs (proto/*.proto), loaded at run time with proto-loader and given
- * TypeScript shapes here. Field names are the .proto names verbatim (keepCase), so a message
- * below reads exactly like the published API; int64 values arrive as numbers (NUMA ids are
- * small).
+ * The kubelet's two gRPC APIs (proto/*.proto), loaded at run time with proto-loader. Their
+ * TypeScript shapes are generated from the same files into generated/ (`npm run gen:proto`;
+ * a unit test fails when they drift). Field names are the .proto names verbatim (keepCase),
+ * so a message reads exactly like the published API; int64 values arrive as numbers (NUMA ids
+ * are small).
+ *
+ * A message type below is the generated `__Output` form: every field present (defaults,
+ * arrays), a message field null when unset. That is what a handler or a client receives, and
+ * what our own code builds, so nothing is left optional by accident.
  */
 
 export const API_VERSION = 'v1beta1';
@@ -15,180 +25,70 @@ export const HEALTHY = 'Healthy';
 export const UNHEALTHY = 'Unhealthy';
 export type Health = typeof HEALTHY | typeof UNHEALTHY;
 
+type V1beta1 = DevicePluginProto['v1beta1'];
+type PluginRegistration = PluginRegistrationProto['pluginregistration'];
+/** The `__Output` type of a generated message definition. */
+type Message<T> = T extends protoLoader.MessageTypeDefinition<object, infer O> ? O : never;
+
 // ---- v1beta1 (device plugin) messages ----
 
-export type Empty = Record<string, never>;
-
-export interface DevicePluginOptions {
-  pre_start_required: boolean;
-  get_preferred_allocation_available: boolean;
-}
-
-export interface RegisterRequest {
-  version: string;
-  endpoint: string;
-  resource_name: string;
-  options: DevicePluginOptions | null;
-}
-
-export interface NumaNode {
-  ID: number;
-}
-
-export interface TopologyInfo {
-  nodes: NumaNode[];
-}
-
-export interface Device {
-  ID: string;
-  health: string;
-  topology: TopologyInfo | null;
-}
-
-export interface ListAndWatchResponse {
-  devices: Device[];
-}
-
-export interface PreStartContainerRequest {
-  devices_ids: string[];
-}
-
-export type PreStartContainerResponse = Empty;
-
-export interface ContainerPreferredAllocationRequest {
-  available_deviceIDs: string[];
-  must_include_deviceIDs: string[];
-  allocation_size: number;
-}
-
-export interface PreferredAllocationRequest {
-  container_requests: ContainerPreferredAllocationRequest[];
-}
-
-export interface ContainerPreferredAllocationResponse {
-  deviceIDs: string[];
-}
-
-export interface PreferredAllocationResponse {
-  container_responses: ContainerPreferredAllocationResponse[];
-}
-
-export interface ContainerAllocateRequest {
-  devices_ids: string[];
-}
-
-export interface AllocateRequest {
-  container_requests: ContainerAllocateRequest[];
-}
-
-export interface Mount {
-  container_path: string;
-  host_path: string;
-  read_only: boolean;
-}
-
-export interface DeviceSpec {
-  container_path: string;
-  host_path: string;
-  permissions: string;
-}
-
-export interface CdiDevice {
-  name: string;
-}
-
-export interface ContainerAllocateResponse {
-  envs: Record<string, string>;
-  mounts: Mount[];
-  devices: DeviceSpec[];
-  annotations: Record<string, string>;
-  cdi_devices: CdiDevice[];
-}
-
-export interface AllocateResponse {
-  container_responses: ContainerAllocateResponse[];
-}
+export type Empty = Message<V1beta1['Empty']>;
+export type DevicePluginOptions = Message<V1beta1['DevicePluginOptions']>;
+export type RegisterRequest = Message<V1beta1['RegisterRequest']>;
+export type NumaNode = Message<V1beta1['NUMANode']>;
+export type TopologyInfo = Message<V1beta1['TopologyInfo']>;
+export type Device = Message<V1beta1['Device']>;
+export type ListAndWatchResponse = Message<V1beta1['ListAndWatchResponse']>;
+export type PreStartContainerRequest = Message<V1beta1['PreStartContainerRequest']>;
+export type PreStartContainerResponse = Message<V1beta1['PreStartContainerResponse']>;
+export type ContainerPreferredAllocationRequest = Message<
+  V1beta1['ContainerPreferredAllocationRequest']
+>;
+export type PreferredAllocationRequest = Message<V1beta1['PreferredAllocationRequest']>;
+export type ContainerPreferredAllocationResponse = Message<
+  V1beta1['ContainerPreferredAllocationResponse']
+>;
+export type PreferredAllocationResponse = Message<V1beta1['PreferredAllocationResponse']>;
+export type ContainerAllocateRequest = Message<V1beta1['ContainerAllocateRequest']>;
+export type AllocateRequest = Message<V1beta1['AllocateRequest']>;
+export type Mount = Message<V1beta1['Mount']>;
+export type DeviceSpec = Message<V1beta1['DeviceSpec']>;
+export type CdiDevice = Message<V1beta1['CDIDevice']>;
+export type ContainerAllocateResponse = Message<V1beta1['ContainerAllocateResponse']>;
+export type AllocateResponse = Message<V1beta1['AllocateResponse']>;
 
 // ---- pluginregistration (plugin watcher) messages ----
 
-export type InfoRequest = Empty;
-
-export interface PluginInfo {
-  type: string;
-  name: string;
-  endpoint: string;
-  supported_versions: string[];
-}
-
-export interface RegistrationStatus {
-  plugin_registered: boolean;
-  error: string;
-}
-
-export type RegistrationStatusResponse = Empty;
+export type InfoRequest = Message<PluginRegistration['InfoRequest']>;
+export type PluginInfo = Message<PluginRegistration['PluginInfo']>;
+export type RegistrationStatus = Message<PluginRegistration['RegistrationStatus']>;
+export type RegistrationStatusResponse = Message<PluginRegistration['RegistrationStatusResponse']>;
 
 // ---- service implementations (what a server provides) ----
 
-export interface DevicePluginImpl extends grpc.UntypedServiceImplementation {
-  GetDevicePluginOptions: grpc.handleUnaryCall<Empty, DevicePluginOptions>;
-  ListAndWatch: grpc.handleServerStreamingCall<Empty, ListAndWatchResponse>;
-  GetPreferredAllocation: grpc.handleUnaryCall<
-    PreferredAllocationRequest,
-    PreferredAllocationResponse
-  >;
-  Allocate: grpc.handleUnaryCall<AllocateRequest, AllocateResponse>;
-  PreStartContainer: grpc.handleUnaryCall<PreStartContainerRequest, PreStartContainerResponse>;
-}
+export type DevicePluginImpl = DevicePluginHandlers;
 
 /** The kubelet side of v1beta1 registration (served on device-plugins/kubelet.sock). */
-export interface KubeletRegistrationImpl extends grpc.UntypedServiceImplementation {
-  Register: grpc.handleUnaryCall<RegisterRequest, Empty>;
-}
+export type KubeletRegistrationImpl = RegistrationHandlers;
 
 /** The plugin side of plugin-watcher registration (served in plugins_registry/). */
-export interface PluginRegistrationImpl extends grpc.UntypedServiceImplementation {
-  GetInfo: grpc.handleUnaryCall<InfoRequest, PluginInfo>;
-  NotifyRegistrationStatus: grpc.handleUnaryCall<RegistrationStatus, RegistrationStatusResponse>;
-}
+export type PluginRegistrationImpl = PluginRegistrationHandlers;
 
-type Method<Req, Res> = grpc.MethodDefinition<Req, Res>;
+/** One service: its definition (`service`), and each method by name (for clients). */
+export type ServiceApi<D extends grpc.ServiceDefinition> = { readonly service: D } & {
+  readonly [M in keyof D as string extends M ? never : M]: D[M];
+};
 
 export interface KubeletApis {
-  devicePlugin: {
-    service: grpc.ServiceDefinition<DevicePluginImpl>;
-    GetDevicePluginOptions: Method<Empty, DevicePluginOptions>;
-    ListAndWatch: Method<Empty, ListAndWatchResponse>;
-    GetPreferredAllocation: Method<PreferredAllocationRequest, PreferredAllocationResponse>;
-    Allocate: Method<AllocateRequest, AllocateResponse>;
-    PreStartContainer: Method<PreStartContainerRequest, PreStartContainerResponse>;
-  };
-  registration: {
-    service: grpc.ServiceDefinition<KubeletRegistrationImpl>;
-    Register: Method<RegisterRequest, Empty>;
-  };
-  pluginRegistration: {
-    service: grpc.ServiceDefinition<PluginRegistrationImpl>;
-    GetInfo: Method<InfoRequest, PluginInfo>;
-    NotifyRegistrationStatus: Method<RegistrationStatus, RegistrationStatusResponse>;
-  };
+  devicePlugin: ServiceApi<V1beta1['DevicePlugin']['service']>;
+  registration: ServiceApi<V1beta1['Registration']['service']>;
+  pluginRegistration: ServiceApi<PluginRegistration['Registration']['service']>;
 }
 
 const PROTO_FILES = ['deviceplugin-v1beta1.proto', 'pluginregistration-v1.proto'];
 
-function serviceOf(
-  def: protoLoader.PackageDefinition,
-  name: string,
-): protoLoader.ServiceDefinition {
-  const d = def[name];
-  // Message and enum definitions carry `format`; a service is a plain map of methods.
-  if (d === undefined || 'format' in d) throw new Error(`proto: service ${name} not found`);
-  return d;
-}
-
-function methodOf<Req, Res>(svc: protoLoader.ServiceDefinition, name: string): Method<Req, Res> {
-  const m = svc[name];
-  if (m === undefined) throw new Error(`proto: method ${name} not found`);
-  return m as unknown as Method<Req, Res>;
+function api<D extends grpc.ServiceDefinition>(service: D): ServiceApi<D> {
+  return { ...service, service };
 }
 
 let cached: KubeletApis | undefined;
@@ -197,31 +97,21 @@ let cached: KubeletApis | undefined;
 export function kubeletApis(): KubeletApis {
   if (cached) return cached;
   const dir = path.join(packageRoot(), 'proto');
+  // Keep these options and those in scripts/gen-proto.mjs the same: the generated types
+  // describe what proto-loader produces with them.
   const def = protoLoader.loadSync(
     PROTO_FILES.map((f) => path.join(dir, f)),
     { keepCase: true, longs: Number, enums: String, defaults: true, arrays: true, objects: false },
   );
-  const dp = serviceOf(def, 'v1beta1.DevicePlugin');
-  const reg = serviceOf(def, 'v1beta1.Registration');
-  const preg = serviceOf(def, 'pluginregistration.Registration');
+  // The one untyped boundary: loadPackageDefinition returns a GrpcObject built from whatever
+  // the .proto files say. The generated ProtoGrpcType describes those same files, and the unit
+  // test that regenerates it keeps the two in step.
+  const pkg = grpc.loadPackageDefinition(def) as unknown as DevicePluginProto &
+    PluginRegistrationProto;
   cached = {
-    devicePlugin: {
-      service: dp as unknown as grpc.ServiceDefinition<DevicePluginImpl>,
-      GetDevicePluginOptions: methodOf(dp, 'GetDevicePluginOptions'),
-      ListAndWatch: methodOf(dp, 'ListAndWatch'),
-      GetPreferredAllocation: methodOf(dp, 'GetPreferredAllocation'),
-      Allocate: methodOf(dp, 'Allocate'),
-      PreStartContainer: methodOf(dp, 'PreStartContainer'),
-    },
-    registration: {
-      service: reg as unknown as grpc.ServiceDefinition<KubeletRegistrationImpl>,
-      Register: methodOf(reg, 'Register'),
-    },
-    pluginRegistration: {
-      service: preg as unknown as grpc.ServiceDefinition<PluginRegistrationImpl>,
-      GetInfo: methodOf(preg, 'GetInfo'),
-      NotifyRegistrationStatus: methodOf(preg, 'NotifyRegistrationStatus'),
-    },
+    devicePlugin: api(pkg.v1beta1.DevicePlugin.service),
+    registration: api(pkg.v1beta1.Registration.service),
+    pluginRegistration: api(pkg.pluginregistration.Registration.service),
   };
   return cached;
 }
