@@ -1,13 +1,7 @@
-import {
-  errorMessage,
-  unrefInterval,
-  unrefTimeout,
-  type Files,
-  type Logger,
-  type Watcher,
-} from '../sys/index.js';
+import { errorMessage, type Files, type Logger } from '../sys/index.js';
 import type { PoolEndpoint } from './endpoint.js';
 import { kubeletPaths, type KubeletPaths } from './registration.js';
+import { WatchLoop } from './watch-loop.js';
 
 /**
  * Notices a kubelet restart. A restarting kubelet deletes every socket in device-plugins/ and
@@ -17,14 +11,9 @@ import { kubeletPaths, type KubeletPaths } from './registration.js';
  */
 export class KubeletWatch {
   private readonly paths: KubeletPaths;
+  private readonly loop: WatchLoop;
   private kubeletId: string | null = null;
   private registry = false;
-  private timer: NodeJS.Timeout | undefined;
-  private soon: NodeJS.Timeout | undefined;
-  private watchers: Watcher[] = [];
-  private checking: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
 
   constructor(
     private readonly opts: {
@@ -36,6 +25,13 @@ export class KubeletWatch {
     },
   ) {
     this.paths = kubeletPaths(opts.kubeletDir);
+    this.loop = new WatchLoop({
+      step: () => this.run(),
+      onError: (err) => opts.logger.warn({ err: errorMessage(err) }, 'kubelet watch check failed'),
+      intervalMs: opts.intervalMs ?? 500,
+      hintDelayMs: 50,
+      files: opts.files,
+    });
   }
 
   /** Records the kubelet as it is now (before the endpoints first register). */
@@ -45,42 +41,12 @@ export class KubeletWatch {
   }
 
   start(): void {
-    this.stopped = false;
-    this.timer = unrefInterval(() => this.check(), this.opts.intervalMs ?? 500);
-    for (const dir of [this.opts.kubeletDir, this.paths.devicePluginsDir, this.paths.registryDir]) {
-      try {
-        this.watchers.push(this.opts.files.watch(dir, () => this.checkSoon()));
-      } catch {
-        // Not there (yet): the poll covers it.
-      }
-    }
-  }
-
-  private checkSoon(): void {
-    if (this.soon || this.stopped) return;
-    this.soon = unrefTimeout(() => {
-      this.soon = undefined;
-      this.check();
-    }, 50);
+    this.loop.start();
+    this.loop.watch([this.opts.kubeletDir, this.paths.devicePluginsDir, this.paths.registryDir]);
   }
 
   check(): void {
-    if (this.stopped) return;
-    if (this.checking) {
-      this.again = true;
-      return;
-    }
-    this.checking = this.run()
-      .catch((err: unknown) =>
-        this.opts.logger.warn({ err: errorMessage(err) }, 'kubelet watch check failed'),
-      )
-      .finally(() => {
-        this.checking = undefined;
-        if (this.again) {
-          this.again = false;
-          this.check();
-        }
-      });
+    this.loop.trigger();
   }
 
   private async run(): Promise<void> {
@@ -109,13 +75,6 @@ export class KubeletWatch {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.soon) clearTimeout(this.soon);
-    this.timer = undefined;
-    this.soon = undefined;
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
-    while (this.checking) await this.checking;
+    await this.loop.stop();
   }
 }

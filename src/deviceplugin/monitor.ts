@@ -1,14 +1,7 @@
-import {
-  errorMessage,
-  files as defaultFiles,
-  unrefInterval,
-  unrefTimeout,
-  type Files,
-  type Logger,
-  type Watcher,
-} from '../sys/index.js';
+import { errorMessage, files as defaultFiles, type Files, type Logger } from '../sys/index.js';
 import type { NodeSnapshot } from './model.js';
 import type { SnapshotSource } from './inventory.js';
+import { WatchLoop } from './watch-loop.js';
 
 /**
  * Keeps a current NodeSnapshot. sysfs attributes (operstate, carrier) raise no inotify events,
@@ -31,26 +24,27 @@ type Listener = (snap: NodeSnapshot) => void;
 export class NodeMonitor {
   private snap: NodeSnapshot = { pfs: [], devices: [] };
   private readonly listeners = new Set<Listener>();
-  private timer: NodeJS.Timeout | undefined;
-  private hintTimer: NodeJS.Timeout | undefined;
-  private watchers: Watcher[] = [];
-  private watched = '';
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly loop: WatchLoop;
   private needFull = false;
   private lastFull = 0;
-  private stopped = false;
-  private readonly intervalMs: number;
   private readonly fullEveryMs: number;
-  private readonly files: Files;
 
   constructor(
     private readonly source: SnapshotSource,
-    private readonly opts: MonitorOptions = {},
+    opts: MonitorOptions = {},
   ) {
-    this.intervalMs = opts.intervalMs ?? 250;
     this.fullEveryMs = opts.fullEveryMs ?? 30_000;
-    this.files = opts.files ?? defaultFiles;
+    this.loop = new WatchLoop({
+      step: () => this.tick(),
+      onError: (err) => {
+        // A read racing a VF removal can fail half-way: the next tick reads it all again.
+        this.needFull = true;
+        opts.logger?.warn({ err: errorMessage(err) }, 'device plugin: re-reading the NIC failed');
+      },
+      intervalMs: opts.intervalMs ?? 250,
+      hintDelayMs: 20,
+      files: opts.files ?? defaultFiles,
+    });
   }
 
   snapshot(): NodeSnapshot {
@@ -64,104 +58,44 @@ export class NodeMonitor {
   }
 
   async start(): Promise<void> {
-    this.stopped = false;
     this.snap = await this.source.full();
     this.lastFull = Date.now();
-    this.rewatch();
-    this.timer = unrefInterval(() => this.poke(), this.intervalMs);
+    this.loop.watch(this.source.hintDirs(this.snap));
+    this.loop.start();
   }
 
   /** Re-read now (coalesced with a re-read in progress). */
   poke(full = false): void {
     if (full) this.needFull = true;
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.tick().finally(() => {
-      this.running = undefined;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.poke();
-      }
-    });
+    this.loop.trigger();
   }
 
   /** Resolves once a re-read that started after this call has finished. */
   async settle(): Promise<void> {
-    await this.idle();
-    this.poke();
-    await this.idle();
-  }
-
-  private async idle(): Promise<void> {
-    for (let r = this.running; r; r = this.running) await r;
+    await this.loop.settle();
   }
 
   private async tick(): Promise<void> {
-    try {
-      let next: NodeSnapshot | null = null;
-      if (!this.needFull && Date.now() - this.lastFull < this.fullEveryMs) {
-        next = await this.source.refresh(this.snap);
-      }
-      if (next === null) {
-        this.needFull = false;
-        next = await this.source.full();
-        this.lastFull = Date.now();
-      }
-      if (this.stopped) return;
-      const changed = JSON.stringify(next) !== JSON.stringify(this.snap);
-      this.snap = next;
-      if (changed) {
-        this.rewatch();
-        for (const fn of this.listeners) fn(next);
-      }
-    } catch (err) {
-      // A read racing a VF removal can fail half-way: the next tick reads it all again.
-      this.needFull = true;
-      this.opts.logger?.warn(
-        { err: errorMessage(err) },
-        'device plugin: re-reading the NIC failed',
-      );
+    let next: NodeSnapshot | null = null;
+    if (!this.needFull && Date.now() - this.lastFull < this.fullEveryMs) {
+      next = await this.source.refresh(this.snap);
     }
-  }
-
-  private rewatch(): void {
-    const dirs = this.source.hintDirs(this.snap);
-    const key = dirs.join('\n');
-    if (key === this.watched) return;
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
-    this.watched = key;
-    for (const d of dirs) {
-      try {
-        this.watchers.push(this.files.watch(d, () => this.hint()));
-      } catch {
-        // A directory that vanished (VFs being removed): the periodic re-read covers it.
-      }
+    if (next === null) {
+      this.needFull = false;
+      next = await this.source.full();
+      this.lastFull = Date.now();
     }
-  }
-
-  /** Events come in bursts (a numvfs change touches dozens of entries): coalesce them. */
-  private hint(): void {
-    if (this.hintTimer || this.stopped) return;
-    this.hintTimer = unrefTimeout(() => {
-      this.hintTimer = undefined;
-      this.poke();
-    }, 20);
+    if (this.loop.stopped) return;
+    const changed = JSON.stringify(next) !== JSON.stringify(this.snap);
+    this.snap = next;
+    if (changed) {
+      this.loop.watch(this.source.hintDirs(this.snap));
+      for (const fn of this.listeners) fn(next);
+    }
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.hintTimer) clearTimeout(this.hintTimer);
-    this.timer = undefined;
-    this.hintTimer = undefined;
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
-    this.watched = '';
     this.listeners.clear();
-    await this.idle();
+    await this.loop.stop();
   }
 }
