@@ -164,14 +164,38 @@ export async function emulateNic(sb: Sandbox, opts: EmulateNicOptions = {}): Pro
   const node = process.execPath;
   const header = `#!/bin/sh\n# ovs-offload sandbox stand-in (sandbox ${sb.id}): emulated NIC calls go to ${dir}/nicd.sock\n`;
   const pfNames = config.pfs.map((_, i) => nicNames.uplink(sb.id, i)).join('|');
+  const ipStandin = `exec "${node}" "${standin}" ip "${dir}/nicd.sock" "${realIp}" "$@"`;
+  // ip goes to the stand-in when it names a PF (VF knobs, vfinfo) or when its own options
+  // (those before the object) ask for details: -d/-details in any prefix, as ip.c matches
+  // them (the kernel's parentbus/parentdev). Options taking a value skip it.
+  const ipScript = [
+    'details() {',
+    '  while [ $# -gt 0 ]; do',
+    '    case "$1" in',
+    '      -d|-de*|--d|--de*) return 0 ;;',
+    '      -n|-ne*|--n|--ne*|-b|-ba*|--b|--ba*|-f|-fa*|--f|--fa*|-l|-lo*|--l|--lo*|-rc*|--rc*) [ $# -gt 1 ] && shift ;;',
+    '      --) return 1 ;;',
+    '      -*) ;;',
+    '      *) return 1 ;;',
+    '    esac',
+    '    shift',
+    '  done',
+    '  return 1',
+    '}',
+    `if details "$@"; then ${ipStandin}; fi`,
+    'for a in "$@"; do',
+    '  case "$a" in',
+    `    ${pfNames}) ${ipStandin} ;;`,
+    '  esac',
+    'done',
+    `exec "${realIp}" "$@"`,
+    '',
+  ].join('\n');
   await files.writeText(
     path.join(binDir, 'devlink'),
     `${header}exec "${node}" "${standin}" devlink "${dir}/nicd.sock" "${realDevlink}" "$@"\n`,
   );
-  await files.writeText(
-    path.join(binDir, 'ip'),
-    `${header}for a in "$@"; do\n  case "$a" in\n    ${pfNames}) exec "${node}" "${standin}" ip "${dir}/nicd.sock" "${realIp}" "$@" ;;\n  esac\ndone\nexec "${realIp}" "$@"\n`,
-  );
+  await files.writeText(path.join(binDir, 'ip'), `${header}${ipScript}`);
   await files.writeText(
     path.join(binDir, 'ethtool'),
     `${header}for a in "$@"; do\n  case "$a" in\n    o${sb.id}p*) exec "${node}" "${standin}" ethtool "${dir}/nicd.sock" "${realEthtool ?? 'ethtool'}" "$@" ;;\n  esac\ndone\nexec "${realEthtool ?? 'ethtool'}" "$@"\n`,

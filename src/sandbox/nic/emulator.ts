@@ -9,6 +9,7 @@ import { createPfs } from './pfs.js';
 import { destroyPodNetns } from './pod-return.js';
 import type { NicDaemonConfig, NicStateView, Request, ToolResult } from './protocol.js';
 import { SerialQueue } from './serial.js';
+import { showLinks } from './show-links.js';
 import { NicState } from './state.js';
 import { syncNow } from './sync.js';
 import type { SysTree } from './tree.js';
@@ -113,6 +114,8 @@ export class NicEmulator {
             text: pf.vfs.map((vf) => vfinfoText(vf.index, vf.knobs)),
           };
         });
+      case 'showLinks':
+        return queue.run(() => showLinks(nic, req));
       case 'shutdown':
         setTimeout(() => void this.close().then(() => process.exit(0)), 10).unref();
         return true;

@@ -8,34 +8,97 @@ export interface IpVfModel {
 }
 
 export interface ParsedIp {
-  global: { json: boolean; details: boolean; pretty: boolean };
+  global: {
+    json: boolean;
+    details: boolean;
+    pretty: boolean;
+    brief: boolean;
+    oneline: boolean;
+    /** `-n NAME` / `-netns NAME`: ip runs in /var/run/netns/NAME. */
+    netns: string | null;
+  };
   /** The words after global options (`link set dev X vf 0 mac …`). */
   words: string[];
 }
 
+/**
+ * ip's global options in the order ip.c tries them (iproute2 6.1): `matches()` accepts any
+ * prefix, so `-d` is `-details`, `-n` is `-netns`, `-b` is `-batch` and `-br` is `-brief`.
+ * [name, takes an argument]; `exact` ones must be spelled out.
+ */
+const GLOBAL_OPTIONS: readonly (readonly [string, boolean, 'exact'?])[] = [
+  ['-loops', true],
+  ['-family', true],
+  ['-4', false, 'exact'],
+  ['-6', false, 'exact'],
+  ['-0', false, 'exact'],
+  ['-M', false, 'exact'],
+  ['-B', false, 'exact'],
+  ['-human', false],
+  ['-human-readable', false],
+  ['-iec', false],
+  ['-stats', false],
+  ['-statistics', false],
+  ['-details', false],
+  ['-resolve', false],
+  ['-oneline', false],
+  ['-timestamp', false],
+  ['-tshort', false],
+  ['-Version', false],
+  ['-force', false],
+  ['-batch', true],
+  ['-brief', false],
+  ['-json', false],
+  ['-pretty', false],
+  ['-rcvbuf', true],
+  ['-color', false],
+  ['-help', false],
+  ['-netns', true],
+  ['-Numeric', false],
+  ['-all', false],
+  ['-echo', false, 'exact'],
+];
+
+function globalOption(opt: string): readonly [string, boolean, 'exact'?] | undefined {
+  const bare = opt.split('=')[0] ?? opt; // -color=auto
+  return GLOBAL_OPTIONS.find(([name, , exact]) =>
+    exact ? opt === name : bare.length > 1 && name.startsWith(bare),
+  );
+}
+
 /** Splits ip's global options (`-j -d -n NS -batch FILE`) from the command. */
 export function parseIpArgv(argv: readonly string[]): ParsedIp {
-  const global = { json: false, details: false, pretty: false };
+  const global: ParsedIp['global'] = {
+    json: false,
+    details: false,
+    pretty: false,
+    brief: false,
+    oneline: false,
+    netns: null,
+  };
   let i = 0;
   for (; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    if (!a.startsWith('-')) break;
-    if (
-      a === '-n' ||
-      a === '-netns' ||
-      a === '-b' ||
-      a === '-batch' ||
-      a === '-f' ||
-      a === '-family'
-    ) {
+    let a = argv[i] ?? '';
+    if (a === '--') {
       i++;
-      continue;
+      break;
     }
-    if (/^-j(son)?$/.test(a)) global.json = true;
-    else if (/^-d(etails)?$/.test(a)) global.details = true;
-    else if (/^-p(retty)?$/.test(a)) global.pretty = true;
-    else if (/^-[a-z]+$/.test(a) && a.length <= 4) {
-      // combined short flags like -jd
+    if (!a.startsWith('-')) break;
+    if (a.startsWith('--')) a = a.slice(1);
+    const opt = globalOption(a);
+    if (opt) {
+      const [name, takesArg] = opt;
+      if (name === '-json') global.json = true;
+      else if (name === '-details') global.details = true;
+      else if (name === '-pretty') global.pretty = true;
+      else if (name === '-brief') global.brief = true;
+      else if (name === '-oneline') global.oneline = true;
+      if (takesArg) {
+        i++;
+        if (name === '-netns') global.netns = argv[i] ?? null;
+      }
+    } else if (/^-[a-z]+$/.test(a) && a.length <= 4) {
+      // combined short flags like -jd (not iproute2's, which refuses them: kept lenient)
       if (a.includes('j')) global.json = true;
       if (a.includes('d')) global.details = true;
       if (a.includes('p')) global.pretty = true;

@@ -10,6 +10,8 @@ export const LinkSchema = z
     link: z.string().optional(),
     /** Peer ifindex when the peer is in another netns. */
     link_index: z.number().optional(),
+    /** The peer's netns, as this netns numbers it (with link_index). */
+    link_netnsid: z.number().optional(),
     address: z.string().optional(),
     mtu: z.number().optional(),
     operstate: z.string().optional(),

@@ -42,6 +42,17 @@ export const FaultSchema = z
   .strict();
 export type Fault = z.infer<typeof FaultSchema>;
 
+/** One link of a real `ip link show` as the ip stand-in read it (JSON, or a text header). */
+export const ShownLinkSchema = z.object({
+  ifindex: z.number().int(),
+  ifname: z.string(),
+  /** Peer name, same netns (`"link"`; text `name@peer`). */
+  link: z.string().nullable().optional(),
+  /** Peer ifindex in another netns (`"link_index"`; text `name@ifN`). */
+  link_index: z.number().int().optional(),
+});
+export type ShownLink = z.infer<typeof ShownLinkSchema>;
+
 export const RequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('ping') }),
   z.object({ op: z.literal('sync') }),
@@ -54,9 +65,30 @@ export const RequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('ip'), argv: z.array(z.string()) }),
   z.object({ op: z.literal('ethtool'), argv: z.array(z.string()) }),
   z.object({ op: z.literal('vfinfo'), pf: z.string() }),
+  /**
+   * What the kernel adds to `ip link show` for the NIC's netdevs in the netns listed (its
+   * nsfs `dev:ino`, null when unknown): vfinfo of a PF; with details, the PCI parent.
+   */
+  z.object({
+    op: z.literal('showLinks'),
+    netnsId: z.string().nullable(),
+    details: z.boolean(),
+    links: z.array(ShownLinkSchema),
+  }),
   z.object({ op: z.literal('shutdown') }),
 ]);
 export type Request = z.infer<typeof RequestSchema>;
+
+/**
+ * Per ifindex, what the NIC adds to a link of `ip link show`: `parentbus`/`parentdev`
+ * (IFLA_PARENT_DEV_BUS_NAME/NAME, printed with -d) and a PF's VF list.
+ */
+export interface LinkExtras {
+  parentbus?: 'pci';
+  parentdev?: string;
+  vfinfo?: { json: Record<string, unknown>[]; text: string[] };
+}
+export type ShowLinksReply = Record<string, LinkExtras>;
 
 /** What a stand-in prints and exits with. */
 export interface ToolResult {
