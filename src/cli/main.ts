@@ -1,5 +1,5 @@
 import { errorMessage, InvalidInputError } from '../sys/errors.js';
-import { UsageError } from './usage.js';
+import { HelpRequested, UsageError } from './usage.js';
 
 /**
  * `ovs-offload <command>`: each command lives in its own module, loaded only when asked for
@@ -66,6 +66,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await (await cmd.load()).run(rest);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(err.usage + '\n');
+      return 0;
+    }
     const usage = err instanceof UsageError || err instanceof InvalidInputError;
     process.stderr.write(`ovs-offload ${name}: ${errorMessage(err)}\n`);
     return usage ? 2 : ((err as { exitCode?: number }).exitCode ?? 2);

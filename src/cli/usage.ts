@@ -5,9 +5,21 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * `--help` was asked for: not a failure. The CLI's main prints `usage` on stdout and exits 0;
+ * thrown so that a command stops before doing anything, wherever it parses its arguments.
+ */
+export class HelpRequested extends Error {
+  override name = 'HelpRequested';
+
+  constructor(readonly usage: string) {
+    super('help requested');
+  }
+}
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** node:util parseArgs with errors turned into UsageError and `--help` handled. */
+/** node:util parseArgs with errors turned into UsageError and `--help` into HelpRequested. */
 export function parse<O extends Options>(
   argv: string[],
   options: O,
@@ -25,10 +37,7 @@ export function parse<O extends Options>(
   } catch (err) {
     throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
   }
-  if ((parsed.values as { help?: boolean }).help) {
-    process.stdout.write(usage + '\n');
-    process.exit(0);
-  }
+  if ((parsed.values as { help?: boolean }).help) throw new HelpRequested(usage);
   return parsed as unknown as {
     values: {
       [K in keyof O]?: O[K]['type'] extends 'boolean'
