@@ -57,33 +57,70 @@ export interface InventorySnapshot {
 
 const dev = (pci: string, rel = '') => `bus/pci/devices/${pci}${rel ? `/${rel}` : ''}`;
 
-export async function readNetdev(sysfs: SysFs, dir: string, name: string): Promise<NetdevSnapshot> {
-  const a = (attr: string) => sysfs.readOrNull(`${dir}/${name}/${attr}`);
-  const [address, operstate, carrier, physPortName, physSwitchId, devPort] = await Promise.all([
-    a('address'),
-    a('operstate'),
-    a('carrier'),
-    a('phys_port_name'),
-    a('phys_switch_id'),
-    a('dev_port'),
-  ]);
-  return { name, address, operstate, carrier, physPortName, physSwitchId, devPort };
+/** How a field is read below a directory: an attribute's text, or a link target's basename. */
+type Field = { attr: string } | { link: string };
+
+/** Reads every field at once; null where sysfs has none. */
+async function readFields<K extends string>(
+  sysfs: SysFs,
+  dir: string,
+  fields: Readonly<Record<K, Field>>,
+): Promise<Record<K, string | null>> {
+  const keys = Object.keys(fields) as K[];
+  const values = await Promise.all(
+    keys.map((k) => {
+      const f = fields[k];
+      return 'attr' in f
+        ? sysfs.readOrNull(`${dir}/${f.attr}`)
+        : sysfs.linkName(`${dir}/${f.link}`);
+    }),
+  );
+  const out = {} as Record<K, string | null>;
+  keys.forEach((k, i) => (out[k] = values[i] ?? null));
+  return out;
 }
 
+const NETDEV_FIELDS = {
+  address: { attr: 'address' },
+  operstate: { attr: 'operstate' },
+  carrier: { attr: 'carrier' },
+  physPortName: { attr: 'phys_port_name' },
+  physSwitchId: { attr: 'phys_switch_id' },
+  devPort: { attr: 'dev_port' },
+} as const satisfies Partial<Record<keyof NetdevSnapshot, Field>>;
+
+const FUNCTION_FIELDS = {
+  class: { attr: 'class' },
+  vendor: { attr: 'vendor' },
+  device: { attr: 'device' },
+  driver: { link: 'driver' },
+  driverOverride: { attr: 'driver_override' },
+  numaNode: { attr: 'numa_node' },
+  sriovTotalVfs: { attr: 'sriov_totalvfs' },
+  sriovNumVfs: { attr: 'sriov_numvfs' },
+  sriovDriversAutoprobe: { attr: 'sriov_drivers_autoprobe' },
+  physfn: { link: 'physfn' },
+  iommuGroup: { link: 'iommu_group' },
+} as const satisfies Partial<Record<keyof FunctionSnapshot, Field>>;
+
 /** Only the two attributes that decide whether a function is an SR-IOV network PF. */
+const PF_SIGNATURE_FIELDS = {
+  class: FUNCTION_FIELDS.class,
+  sriovTotalVfs: FUNCTION_FIELDS.sriovTotalVfs,
+};
+
+export async function readNetdev(sysfs: SysFs, dir: string, name: string): Promise<NetdevSnapshot> {
+  return { name, ...(await readFields(sysfs, `${dir}/${name}`, NETDEV_FIELDS)) };
+}
+
 export async function readPfSignature(
   sysfs: SysFs,
   pci: string,
-): Promise<{ class: string | null; sriovTotalVfs: string | null }> {
-  const [cls, total] = await Promise.all([
-    sysfs.readOrNull(dev(pci, 'class')),
-    sysfs.readOrNull(dev(pci, 'sriov_totalvfs')),
-  ]);
-  return { class: cls, sriovTotalVfs: total };
+): Promise<Pick<FunctionSnapshot, keyof typeof PF_SIGNATURE_FIELDS>> {
+  return readFields(sysfs, dev(pci), PF_SIGNATURE_FIELDS);
 }
 
 export async function readFunction(sysfs: SysFs, pci: string): Promise<FunctionSnapshot> {
-  const r = (attr: string) => sysfs.readOrNull(dev(pci, attr));
   const entries = await sysfs.listOrEmpty(dev(pci));
   const virtfns = await Promise.all(
     entries
@@ -91,52 +128,17 @@ export async function readFunction(sysfs: SysFs, pci: string): Promise<FunctionS
       .map(async (link) => ({ link, pci: await sysfs.linkName(dev(pci, link)) })),
   );
   const netNames = (await sysfs.listOrEmpty(dev(pci, 'net'))).sort();
-  const [
-    cls,
-    vendor,
-    device,
-    driver,
-    driverOverride,
-    numaNode,
-    sriovTotalVfs,
-    sriovNumVfs,
-    sriovDriversAutoprobe,
-    physfn,
-    iommuGroup,
-    netdevs,
-    uverbs,
-    ibDevices,
-  ] = await Promise.all([
-    r('class'),
-    r('vendor'),
-    r('device'),
-    sysfs.linkName(dev(pci, 'driver')),
-    r('driver_override'),
-    r('numa_node'),
-    r('sriov_totalvfs'),
-    r('sriov_numvfs'),
-    r('sriov_drivers_autoprobe'),
-    sysfs.linkName(dev(pci, 'physfn')),
-    sysfs.linkName(dev(pci, 'iommu_group')),
+  const [fields, netdevs, uverbs, ibDevices] = await Promise.all([
+    readFields(sysfs, dev(pci), FUNCTION_FIELDS),
     Promise.all(netNames.map((n) => readNetdev(sysfs, dev(pci, 'net'), n))),
     sysfs.listOrEmpty(dev(pci, 'infiniband_verbs')),
     sysfs.listOrEmpty(dev(pci, 'infiniband')),
   ]);
   return {
     pci,
-    class: cls,
-    vendor,
-    device,
-    driver,
-    driverOverride,
-    numaNode,
-    sriovTotalVfs,
-    sriovNumVfs,
-    sriovDriversAutoprobe,
-    physfn,
+    ...fields,
     // A virtfn link whose target vanished mid-read (VFs being removed) is skipped.
     virtfns: virtfns.flatMap((v) => (v.pci === null ? [] : [{ link: v.link, pci: v.pci }])),
-    iommuGroup,
     netdevs,
     uverbs,
     ibDevices,
