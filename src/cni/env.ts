@@ -1,7 +1,11 @@
 import { CniCode, CniError } from './errors.js';
+import { CNI_NAME_RE, ifNameProblem, quote } from './names.js';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC' | 'VERSION';
-const COMMANDS: readonly string[] = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'];
+export const COMMANDS: readonly CniCommand[] = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'];
+
+/** The CNI_* variables as the process received them (absent ones undefined). */
+export type CniEnvVars = Readonly<Record<string, string | undefined>>;
 
 export interface CniEnv {
   command: CniCommand;
@@ -12,77 +16,114 @@ export interface CniEnv {
   path: string;
 }
 
-const IFNAME_RE = /^[^/:\s]{1,15}$/;
+/**
+ * The CNI_ARGS keys this plugin knows: the Kubernetes identity runtimes pass, `IP` (the
+ * convention for asking IPAM for an address; the agent hands CNI_ARGS to the IPAM plugin) and
+ * IgnoreUnknown. Any other key is an error unless IgnoreUnknown is true, as libcni's LoadArgs
+ * has it.
+ */
+export const KNOWN_ARGS: readonly string[] = [
+  'IgnoreUnknown',
+  'K8S_POD_NAME',
+  'K8S_POD_NAMESPACE',
+  'K8S_POD_UID',
+  'K8S_POD_INFRA_CONTAINER_ID',
+  'IP',
+];
 
-/** CNI_ARGS: "K=V;K=V" (values may contain '='; empty pairs are ignored). */
+const isCommand = (c: string): c is CniCommand => (COMMANDS as readonly string[]).includes(c);
+
+const bad = (msg: string) => new CniError(CniCode.InvalidEnvironment, msg);
+
+/**
+ * CNI_ARGS: "K=V;K=V" (values may contain '='; empty pairs are ignored). The object has no
+ * prototype, so a key such as `__proto__` is kept as the key it is.
+ */
 export function parseCniArgs(raw: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   if (!raw) return out;
   for (const pair of raw.split(';')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    if (eq <= 0)
-      throw new CniError(
-        CniCode.InvalidEnvironment,
-        `CNI_ARGS: invalid pair ${JSON.stringify(pair)}`,
-      );
+    if (eq <= 0) throw bad(`CNI_ARGS: invalid pair ${quote(pair)}`);
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
 }
 
-function need(env: NodeJS.ProcessEnv, key: string): string {
-  const v = env[key];
-  if (v === undefined || v === '')
-    throw new CniError(CniCode.InvalidEnvironment, `${key} is required`);
-  return v;
-}
-
-/** Reads and checks the CNI_* variables each command needs (CNI spec "Parameters"). */
-export function readCniEnv(env: NodeJS.ProcessEnv): CniEnv {
-  const command = env.CNI_COMMAND ?? '';
-  if (!COMMANDS.includes(command)) {
+/**
+ * libcni's rules for parsed CNI_ARGS: IgnoreUnknown is a boolean ("1"/"true" or "0"/"false",
+ * any case) and, unless it is true, every key must be one this plugin knows.
+ */
+export function checkCniArgs(args: Record<string, string>): void {
+  let ignoreUnknown = false;
+  if (Object.hasOwn(args, 'IgnoreUnknown')) {
+    const v = args.IgnoreUnknown!.toLowerCase();
+    if (v === '1' || v === 'true') ignoreUnknown = true;
+    else if (v !== '0' && v !== 'false')
+      throw bad(
+        `CNI_ARGS: IgnoreUnknown: ${quote(args.IgnoreUnknown!)} is not 1, true, 0 or false`,
+      );
+  }
+  if (ignoreUnknown) return;
+  const unknown = Object.keys(args).filter((k) => !KNOWN_ARGS.includes(k));
+  if (unknown.length > 0) {
     throw new CniError(
       CniCode.InvalidEnvironment,
-      `CNI_COMMAND: unknown command ${JSON.stringify(command)}`,
+      `CNI_ARGS: unknown args ${unknown.map((k) => quote(k, 40)).join(', ')}`,
+      `known: ${KNOWN_ARGS.join(', ')}; IgnoreUnknown=1 lets others through`,
     );
   }
-  const cmd = command as CniCommand;
+}
+
+/**
+ * Reads and checks the CNI_* variables each command needs (CNI spec "Parameters"; the same
+ * variables libcni's skel requires). Every problem is code 4.
+ */
+export function readCniEnv(env: CniEnvVars): CniEnv {
+  const command = env.CNI_COMMAND ?? '';
+  if (command === '') throw bad('CNI_COMMAND is required');
+  if (!isCommand(command)) throw bad(`CNI_COMMAND: unknown command ${quote(command)}`);
   const out: CniEnv = {
-    command: cmd,
+    command,
     containerID: '',
     netns: '',
     ifName: '',
     args: {},
     path: env.CNI_PATH ?? '',
   };
-  if (cmd === 'VERSION' || cmd === 'STATUS') return out;
-  if (cmd === 'GC') {
-    out.path = need(env, 'CNI_PATH');
-    return out;
-  }
-  out.containerID = need(env, 'CNI_CONTAINERID');
-  out.ifName = need(env, 'CNI_IFNAME');
-  if (!IFNAME_RE.test(out.ifName)) {
-    throw new CniError(
-      CniCode.InvalidEnvironment,
-      `CNI_IFNAME: ${JSON.stringify(out.ifName)} is not a valid interface name`,
+  const required =
+    command === 'ADD' || command === 'CHECK'
+      ? ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH']
+      : command === 'DEL'
+        ? ['CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_PATH']
+        : command === 'GC'
+          ? ['CNI_PATH']
+          : [];
+  const missing = required.filter((k) => (env[k] ?? '') === '');
+  if (missing.length === 1) throw bad(`${missing[0]!} is required`);
+  if (missing.length > 1) throw bad(`${missing.join(', ')} are required`);
+  if (command === 'VERSION' || command === 'STATUS' || command === 'GC') return out;
+
+  out.containerID = env.CNI_CONTAINERID!;
+  if (!CNI_NAME_RE.test(out.containerID)) {
+    throw bad(
+      `CNI_CONTAINERID: ${quote(out.containerID)} is not a container ID (letters, digits, '_', '.' and '-', starting with a letter or digit)`,
     );
   }
-  out.path = need(env, 'CNI_PATH');
+  out.ifName = env.CNI_IFNAME!;
+  const ifProblem = ifNameProblem(out.ifName);
+  if (ifProblem !== null)
+    throw bad(`CNI_IFNAME: ${quote(out.ifName)} is not a valid interface name: it ${ifProblem}`);
   // DEL may come after the netns is gone (CNI_NETNS empty); ADD and CHECK need one.
-  out.netns = cmd === 'DEL' ? (env.CNI_NETNS ?? '') : need(env, 'CNI_NETNS');
-  if (out.netns !== '' && !out.netns.startsWith('/')) {
-    throw new CniError(
-      CniCode.InvalidEnvironment,
-      `CNI_NETNS: ${JSON.stringify(out.netns)} is not an absolute path`,
-    );
-  }
+  out.netns = env.CNI_NETNS ?? '';
+  if (out.netns !== '' && !out.netns.startsWith('/'))
+    throw bad(`CNI_NETNS: ${quote(out.netns)} is not an absolute path`);
   out.args = parseCniArgs(env.CNI_ARGS);
-  if (cmd === 'ADD') {
+  checkCniArgs(out.args);
+  if (command === 'ADD') {
     for (const k of ['K8S_POD_NAME', 'K8S_POD_NAMESPACE']) {
-      if (!out.args[k])
-        throw new CniError(CniCode.InvalidEnvironment, `CNI_ARGS: ${k} is required`);
+      if (!out.args[k]) throw bad(`CNI_ARGS: ${k} is required`);
     }
   }
   return out;

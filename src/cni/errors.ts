@@ -15,6 +15,8 @@ export const CniCode = {
   NotAvailable: 50,
   /** STATUS: available with limited connectivity. */
   LimitedConnectivity: 51,
+  /** A plugin-specific code (≥ 100), as libcni's skel has it: a bug, never an answer by design. */
+  Internal: 999,
 } as const;
 
 export class CniError extends Error {

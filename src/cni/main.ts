@@ -1,86 +1,24 @@
-import { callAgent } from './client.js';
-import { readCniEnv, type CniEnv } from './env.js';
 import { CniCode, CniError } from './errors.js';
-import { parseNetConf } from './netconf.js';
-import type { AgentRequest, CniOp } from './types.js';
-import { assertCommandAllowed, isSupported, LATEST, SUPPORTED_VERSIONS } from './version.js';
+import { runCni } from './run.js';
+import { LATEST } from './version.js';
 
 /**
- * `ovs-offload-cni`: the CNI protocol edge. Reads CNI_* and the NetConf, validates them,
- * forwards the request to the agent, prints the result (or the error JSON) on stdout —
- * nothing else ever goes to stdout.
+ * `ovs-offload-cni`: the CNI protocol edge. Reads CNI_* and the NetConf, hands them to
+ * runCni (which validates them and forwards the request to the agent), prints what it answers
+ * on stdout — the result, or the error JSON; nothing else ever goes to stdout — and exits with
+ * its code. Only the process plumbing lives here.
  */
 
-function readStdin(): Promise<string> {
+function readStdin(): Promise<Buffer> {
+  // VERSION typed at a terminal: waiting for end of input would hang, and VERSION needs none.
+  if (process.env.CNI_COMMAND === 'VERSION' && process.stdin.isTTY)
+    return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks)));
     process.stdin.on('error', reject);
   });
-}
-
-function decode(text: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw new CniError(
-      CniCode.DecodeFailure,
-      `decode network config: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new CniError(CniCode.DecodeFailure, 'decode network config: not a JSON object');
-  }
-  return v as Record<string, unknown>;
-}
-
-/** The cniVersion errors are reported in: the config's, once we have read it. */
-let reportVersion: string = LATEST;
-
-async function run(env: NodeJS.ProcessEnv): Promise<unknown> {
-  const stdin =
-    env.CNI_COMMAND === 'VERSION' ? await readStdin().catch(() => '') : await readStdin();
-  if (env.CNI_COMMAND === 'VERSION') {
-    // The runtime may send {"cniVersion": …}; the answer echoes it when we support it.
-    const asked = stdin.trim() ? decode(stdin).cniVersion : undefined;
-    return {
-      cniVersion: isSupported(asked) ? asked : LATEST,
-      supportedVersions: SUPPORTED_VERSIONS,
-    };
-  }
-  const raw = decode(stdin);
-  if (typeof raw.cniVersion === 'string') reportVersion = raw.cniVersion;
-  if (raw.cniVersion === undefined)
-    throw new CniError(CniCode.InvalidConfig, 'invalid network config: cniVersion: required');
-  if (!isSupported(raw.cniVersion)) {
-    throw new CniError(
-      CniCode.IncompatibleVersion,
-      `incompatible CNI version ${JSON.stringify(raw.cniVersion)}`,
-      `supported: ${SUPPORTED_VERSIONS.join(', ')}`,
-    );
-  }
-  const e: CniEnv = readCniEnv(env);
-  assertCommandAllowed(e.command, raw.cniVersion);
-  const conf = parseNetConf(raw);
-  if (e.command === 'CHECK' && conf.prevResult === undefined) {
-    throw new CniError(
-      CniCode.InvalidConfig,
-      'invalid network config: prevResult: required for CHECK',
-    );
-  }
-  const body: AgentRequest = {
-    containerID: e.containerID,
-    netns: e.netns,
-    ifName: e.ifName,
-    args: e.args,
-    path: e.path,
-    config: raw,
-  };
-  const result = await callAgent(conf.server_socket, e.command.toLowerCase() as CniOp, body);
-  // Only ADD prints a result; DEL, CHECK, GC and STATUS succeed silently.
-  return e.command === 'ADD' ? result : null;
 }
 
 /** The exit code of the answer being written: 0, or 1 once it is an error JSON. */
@@ -96,17 +34,41 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 // Nothing of ours goes to stderr; a closed one must not end the process either.
 process.stderr.on('error', () => {});
 
-run(process.env).then(
-  (out) => {
-    if (out !== null && out !== undefined) process.stdout.write(JSON.stringify(out) + '\n');
+let answered = false;
+
+function answer(stdout: string, code: number): void {
+  answered = true;
+  exitCode = code;
+  process.exitCode = code;
+  if (stdout !== '') process.stdout.write(stdout);
+}
+
+/**
+ * Last resort, for a bug: still one error JSON on stdout (unless the answer is already out)
+ * and exit 1, never a stack trace.
+ */
+function internalError(err: unknown): void {
+  if (answered) process.exit(exitCode || 1);
+  const e = new CniError(
+    CniCode.Internal,
+    `internal error: ${err instanceof Error ? err.message : String(err)}`,
+  );
+  answer(JSON.stringify(e.toJSON(LATEST)) + '\n', 1);
+  process.exit(1);
+}
+process.on('uncaughtException', internalError);
+process.on('unhandledRejection', internalError);
+
+readStdin().then(
+  async (stdin) => {
+    const out = await runCni(process.env, stdin);
+    answer(out.stdout, out.code);
   },
   (err: unknown) => {
-    const e =
-      err instanceof CniError
-        ? err
-        : new CniError(CniCode.IoFailure, err instanceof Error ? err.message : String(err));
-    exitCode = 1;
-    process.exitCode = 1;
-    process.stdout.write(JSON.stringify(e.toJSON(reportVersion)) + '\n');
+    const e = new CniError(
+      CniCode.IoFailure,
+      `read stdin: ${err instanceof Error ? err.message : String(err)}`,
+    );
+    answer(JSON.stringify(e.toJSON(LATEST)) + '\n', 1);
   },
 );

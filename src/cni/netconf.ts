@@ -1,13 +1,13 @@
 import * as z from 'zod/mini';
 import { CniCode, CniError } from './errors.js';
 import { formatIssues } from './issues.js';
+import { byteLength, CNI_NAME_RE, ifNameProblem, SOCKET_PATH_MAX_BYTES } from './names.js';
 
 /**
  * The NetConf of `type: ovs-offload-cni` (docs/cni.md). zod/mini keeps the front end's
  * start-up small; the agent validates the same schema again, since it can have other clients.
  */
 
-const IFNAME_RE = /^[^/:\s]{1,15}$/;
 const PCI_RE = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-1][0-9a-fA-F]\.[0-7]$/;
 const MAC_RE = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
 /** Kube-OVN providers: "ovn" (the default network) or "<nad>.<namespace>.ovn" (an attachment). */
@@ -28,38 +28,50 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
 const str = (what = 'must be a string') => z.string({ error: what });
 const onOff = oneOf(['on', 'off']);
 
+const obj = <T extends Parameters<typeof z.looseObject>[0]>(shape: T) =>
+  z.looseObject(shape, { error: 'must be an object' });
+
 export const NetConfSchema = z.looseObject({
   cniVersion: str(),
-  name: str('required (a string)').check(z.minLength(1, 'must not be empty')),
+  name: str('required (a string)').check(
+    z.minLength(1, 'must not be empty'),
+    z.regex(
+      CNI_NAME_RE,
+      "must be letters, digits, '_', '.' and '-', starting with a letter or digit",
+    ),
+  ),
   type: z.literal('ovs-offload-cni', { error: 'must be "ovs-offload-cni"' }),
   server_socket: str('required: the agent socket path').check(
     z.regex(/^\//, 'must be an absolute path'),
+    z.refine((v) => !v.includes('\0'), 'must not contain a NUL character'),
+    z.refine(
+      (v) => byteLength(v) <= SOCKET_PATH_MAX_BYTES,
+      `longer than a unix socket path can be (${SOCKET_PATH_MAX_BYTES} bytes)`,
+    ),
   ),
   provider: z.optional(
     str().check(z.regex(PROVIDER_RE, 'must be "ovn" or "<nad>.<namespace>.ovn"')),
   ),
-  bridge: z.optional(str().check(z.regex(IFNAME_RE, 'not a valid bridge name'))),
+  bridge: z.optional(
+    str().check(z.refine((v) => ifNameProblem(v) === null, 'not a valid bridge name')),
+  ),
   deviceID: z.optional(str().check(z.regex(PCI_RE, 'not a PCI address of the form DDDD:BB:DD.F'))),
   runtimeConfig: z.optional(
-    z.looseObject(
-      {
-        deviceID: z.optional(
-          str().check(z.regex(PCI_RE, 'not a PCI address of the form DDDD:BB:DD.F')),
-        ),
-        mac: z.optional(str().check(z.regex(MAC_RE, 'not a MAC address'))),
-        ips: z.optional(z.array(str(), { error: 'must be a list of CIDR strings' })),
-      },
-      { error: 'must be an object' },
-    ),
+    obj({
+      deviceID: z.optional(
+        str().check(z.regex(PCI_RE, 'not a PCI address of the form DDDD:BB:DD.F')),
+      ),
+      mac: z.optional(str().check(z.regex(MAC_RE, 'not a MAC address'))),
+      ips: z.optional(z.array(str(), { error: 'must be a list of CIDR strings' })),
+    }),
   ),
   mac: z.optional(str().check(z.regex(MAC_RE, 'not a MAC address'))),
   mtu: z.optional(int(68, 65535)),
   vlan: z.optional(int(0, 4094)),
   ipam: z.optional(
-    z.looseObject(
-      { type: str('required: the IPAM plugin name').check(z.minLength(1, 'must not be empty')) },
-      { error: 'must be an object' },
-    ),
+    obj({
+      type: str('required: the IPAM plugin name').check(z.minLength(1, 'must not be empty')),
+    }),
   ),
   mode: z.optional(oneOf(['auto', 'offload', 'legacy'])),
   vlanQoS: z.optional(int(0, 7)),
@@ -69,6 +81,21 @@ export const NetConfSchema = z.looseObject({
   link_state: z.optional(oneOf(['auto', 'enable', 'disable'])),
   min_tx_rate: z.optional(int(0, 1_000_000)),
   max_tx_rate: z.optional(int(0, 1_000_000)),
+  /** A chained plugin's input: the previous plugin's result (CHECK requires it). */
+  prevResult: z.optional(obj({})),
+  /**
+   * GC (CNI 1.1): the attachments the runtime still has. A malformed list must not read as an
+   * empty one, which would have GC remove every attachment of the network.
+   */
+  'cni.dev/valid-attachments': z.optional(
+    z.array(
+      obj({
+        containerID: str('required (a string)'),
+        ifname: str('required (a string)'),
+      }),
+      { error: 'must be a list of {"containerID", "ifname"}' },
+    ),
+  ),
 });
 export type NetConf = z.infer<typeof NetConfSchema>;
 

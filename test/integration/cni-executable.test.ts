@@ -175,6 +175,35 @@ describe('ovs-offload-cni single executable', () => {
     expect(unreachable).toEqual({ code: 1, signal: null, stderr: '' });
   });
 
+  it('answers input no runtime should send with a documented code, nothing on stderr', async () => {
+    const env = {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'c'.repeat(1024),
+      CNI_NETNS: '/var/run/netns/cni-1234',
+      CNI_IFNAME: 'net1',
+      CNI_PATH: '/opt/cni/bin',
+      CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0',
+    };
+    const conf = JSON.stringify({ ...kubeOvnNetConf(), server_socket: path.join(work, 'no.sock') });
+    const cases: [Record<string, string>, string, number][] = [
+      [env, conf, 11],
+      [env, conf.slice(0, -1) + ',"x":' + '['.repeat(50_000) + ']'.repeat(50_000) + '}', 6],
+      [env, '\u0000\u00ff not json', 6],
+      [{ ...env, CNI_IFNAME: '..' }, conf, 4],
+      [{ ...env, CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;FOO=1' }, conf, 4],
+      [{ ...env, CNI_COMMAND: 'FROB' }, conf, 4],
+      [{ CNI_COMMAND: 'VERSION' }, '\u0000\u00ff not json', 0],
+    ];
+    for (const [e, input, code] of cases) {
+      const r = await run([built], e, input, work);
+      expect(r.stderr, JSON.stringify(e)).toBe('');
+      expect(r.code).toBe(code === 0 ? 0 : 1);
+      const out = JSON.parse(r.stdout) as Record<string, unknown>;
+      if (code === 0) expect(out).toMatchObject({ supportedVersions: [...SUPPORTED_VERSIONS] });
+      else expect(out).toMatchObject({ code });
+    }
+  });
+
   describe('in an empty root with only the libraries ldd names', () => {
     const jail = path.join(work, 'root');
     const sock = '/run/ovs-offload/cni.sock';

@@ -8,6 +8,8 @@ import { CniCode, CniError } from '../../../src/cni/errors.js';
 import type { AgentRequest } from '../../../src/cni/types.js';
 import { silentLogger } from '../../../src/sys/index.js';
 import { build } from 'esbuild';
+import fc from 'fast-check';
+import { env as anyEnv, expected, stdin as anyStdin, type Env } from './model.js';
 
 /**
  * The front end as a container runtime runs it (env + stdin → stdout), against a real
@@ -78,6 +80,23 @@ function cni(
       });
     });
     child.stdin?.end(stdin);
+  });
+}
+
+/** Runs the front end with exactly `env` and the bytes `stdin`, stdout and stderr apart. */
+function cniRaw(
+  env: Record<string, string>,
+  stdin: Uint8Array,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bundle], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.stdin.on('error', () => {});
+    child.stdin.end(stdin);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 
@@ -253,4 +272,39 @@ describe('ovs-offload-cni front end', () => {
       expect(JSON.parse(r.open)).toMatchObject({ code: 50, msg: /unreachable/ });
     });
   });
+
+  it('as a process, answers random CNI_* and stdin as the model says, with nothing on stderr', async () => {
+    // What an environment can hold: no NUL, well-formed UTF-8.
+    const sane = (e: Env) =>
+      Object.fromEntries(
+        Object.entries(e).map(([k, v]) => [
+          k,
+          Buffer.from((v ?? '').replaceAll('\0', ''), 'utf8').toString('utf8'),
+        ]),
+      );
+    await fc.assert(
+      fc.asyncProperty(anyEnv.map(sane), anyStdin, async (e, input) => {
+        const want = expected(e, input);
+        const r = await cniRaw(e, input);
+        expect(r.stderr).toBe('');
+        expect(r.signal).toBeNull();
+        expect(r.code).toBe(want.kind === 'version' ? 0 : 1);
+        expect(r.stdout.endsWith('\n') && r.stdout.indexOf('\n') === r.stdout.length - 1).toBe(
+          true,
+        );
+        const out = JSON.parse(r.stdout) as Record<string, unknown>;
+        const code =
+          want.kind === 'error'
+            ? want.code
+            : want.kind === 'forward'
+              ? want.op === 'status'
+                ? 50
+                : 11
+              : undefined;
+        if (code === undefined) expect(out).toMatchObject({ cniVersion: want.version });
+        else expect(out).toMatchObject({ cniVersion: want.version, code });
+      }),
+      { numRuns: 16 },
+    );
+  }, 60_000);
 });

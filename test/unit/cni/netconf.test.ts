@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../../../src/cni/errors.js';
-import { parseCniArgs, readCniEnv } from '../../../src/cni/env.js';
+import { checkCniArgs, parseCniArgs, readCniEnv } from '../../../src/cni/env.js';
 import { deviceIdOf, ifaceIdOf, parseNetConf } from '../../../src/cni/netconf.js';
 import { assertCommandAllowed, convertResult } from '../../../src/cni/version.js';
 
@@ -41,6 +41,13 @@ describe('NetConf', () => {
     [{ min_tx_rate: 200, max_tx_rate: 100 }, /min_tx_rate: greater than max_tx_rate/],
     [{ ipam: { subnet: '10.0.0.0/24' } }, /ipam\.type: required/],
     [{ mac: '01:02:03' }, /mac: not a MAC address/],
+    [{ name: 'my net' }, /name: must be letters, digits/],
+    [{ server_socket: '/' + 's'.repeat(107) }, /server_socket: longer than a unix socket path/],
+    [{ server_socket: '/run/a\u0000b' }, /server_socket: must not contain a NUL/],
+    [{ bridge: 'é'.repeat(8) }, /bridge: not a valid bridge name/],
+    [{ prevResult: null }, /prevResult: must be an object/],
+    [{ 'cni.dev/valid-attachments': 'all' }, /cni\.dev\/valid-attachments: must be a list/],
+    [{ 'cni.dev/valid-attachments': [{ containerID: 'c' }] }, /valid-attachments\[0\]\.ifname/],
   ])('rejects %j with code 7 naming the field', (patch, re) => {
     const err = (() => {
       try {
@@ -77,6 +84,21 @@ describe('CNI environment', () => {
   it('parses CNI_ARGS, keeping values with "="', () => {
     expect(parseCniArgs('A=1;B=x=y;;C=')).toEqual({ A: '1', B: 'x=y', C: '' });
     expect(() => parseCniArgs('novalue')).toThrow(/CNI_ARGS: invalid pair/);
+    expect(Object.keys(parseCniArgs('__proto__=x'))).toEqual(['__proto__']);
+  });
+
+  it('refuses unknown CNI_ARGS keys unless IgnoreUnknown is true, as libcni does', () => {
+    const known = parseCniArgs('K8S_POD_NAME=a;K8S_POD_NAMESPACE=b;K8S_POD_UID=c;IP=10.0.0.5');
+    expect(() => checkCniArgs(known)).not.toThrow();
+    expect(() => checkCniArgs(parseCniArgs('K8S_POD_NAME=a;FOO=1'))).toThrow(
+      /CNI_ARGS: unknown args "FOO"/,
+    );
+    expect(() => checkCniArgs(parseCniArgs('IgnoreUnknown=0;FOO=1'))).toThrow(/unknown args/);
+    for (const yes of ['1', 'true', 'TRUE', 'True'])
+      expect(() => checkCniArgs(parseCniArgs(`IgnoreUnknown=${yes};FOO=1`))).not.toThrow();
+    expect(() => checkCniArgs(parseCniArgs('IgnoreUnknown=yes'))).toThrow(
+      /IgnoreUnknown: "yes" is not 1, true, 0 or false/,
+    );
   });
 
   it('reads what ADD needs and demands the pod identity', () => {
@@ -95,8 +117,21 @@ describe('CNI environment', () => {
     [{ CNI_IFNAME: 'net/1' }, /CNI_IFNAME: "net\/1" is not a valid interface name/],
     [{ CNI_CONTAINERID: '' }, /CNI_CONTAINERID is required/],
     [{ CNI_NETNS: 'relative' }, /CNI_NETNS: "relative" is not an absolute path/],
+    [{ CNI_COMMAND: undefined }, /CNI_COMMAND is required/],
+    [{ CNI_IFNAME: '', CNI_PATH: '' }, /CNI_IFNAME, CNI_PATH are required/],
+    [{ CNI_CONTAINERID: 'a/b' }, /CNI_CONTAINERID: "a\/b" is not a container ID/],
+    [{ CNI_IFNAME: '..' }, /CNI_IFNAME: "\.\." is not a valid interface name: it may not be/],
+    [{ CNI_IFNAME: 'é'.repeat(8) }, /it is 16 bytes long, at most 15/],
+    [{ CNI_IFNAME: 'netà' }, /may not contain '\/', ':' or whitespace/],
+    [{ CNI_ARGS: 'K8S_POD_NAMESPACE=d;K8S_POD_NAME=p;X=1' }, /CNI_ARGS: unknown args "X"/],
   ])('rejects %j with code 4', (patch, re) => {
     expect(() => readCniEnv({ ...env, ...patch })).toThrow(re);
+  });
+
+  it('takes container IDs of any length (the spec sets none)', () => {
+    expect(readCniEnv({ ...env, CNI_CONTAINERID: 'f'.repeat(1024) }).containerID).toHaveLength(
+      1024,
+    );
   });
 
   it('lets DEL run without a netns (it may be gone)', () => {
