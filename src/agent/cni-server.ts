@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { CniCode, CniError } from '../cni/errors.js';
+import { CniCode } from '../cni/errors.js';
 import type { AgentRequest, CniOp, CniResult } from '../cni/types.js';
 import { errorMessage, files, sleep, type Logger } from '../sys/index.js';
 import { httpStatusOf, toCniError } from './cni-errors.js';
+import { DecodeError, NotReadyError, TransientError } from './errors.js';
 
 /** What the CNI server dispatches to (the attachment service). */
 export interface CniHandler {
@@ -97,7 +98,7 @@ export class CniServer {
     for await (const c of req) {
       const b = c as Buffer;
       size += b.length;
-      if (size > MAX_BODY) throw new CniError(CniCode.DecodeFailure, 'request body too large');
+      if (size > MAX_BODY) throw new DecodeError('decode request: body too large');
       chunks.push(b);
     }
     return Buffer.concat(chunks).toString('utf8');
@@ -140,25 +141,21 @@ export class CniServer {
     };
     try {
       if (!this.accepting) {
-        throw new CniError(
-          op === 'status' ? CniCode.NotAvailable : CniCode.TryAgainLater,
-          'ovs-offload agent is shutting down',
-        );
+        throw op === 'status'
+          ? new NotReadyError('ovs-offload agent is shutting down')
+          : new TransientError('ovs-offload agent is shutting down');
       }
       let raw: unknown;
       try {
         raw = JSON.parse(await this.readBody(req));
       } catch (err) {
-        throw err instanceof CniError
+        throw err instanceof DecodeError
           ? err
-          : new CniError(CniCode.DecodeFailure, `decode request: ${errorMessage(err)}`);
+          : new DecodeError(`decode request: ${errorMessage(err)}`);
       }
       const parsed = RequestSchema.safeParse(raw);
       if (!parsed.success) {
-        throw new CniError(
-          CniCode.DecodeFailure,
-          `decode request: ${parsed.error.issues[0]?.message ?? 'bad shape'}`,
-        );
+        throw new DecodeError(`decode request: ${parsed.error.issues[0]?.message ?? 'bad shape'}`);
       }
       body = parsed.data;
       let result: CniResult | undefined;

@@ -1,16 +1,24 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { CniCode, CniError } from '../cni/errors.js';
+import { CniCode } from '../cni/errors.js';
 import type { CniResult } from '../cni/types.js';
 import { atLeast } from '../cni/version.js';
-import { CommandError, files, type CommandRunner } from '../sys/index.js';
+import { CommandError, files, InvalidInputError, type CommandRunner } from '../sys/index.js';
+import { PluginError, TransientError } from './errors.js';
+
+/** The IPAM plugin named by `ipam.type` is not in CNI_PATH (bad config: code 7). */
+export class IpamPluginMissingError extends InvalidInputError {
+  constructor(type: string, cniPath: string) {
+    super('ipam.type', `IPAM plugin ${JSON.stringify(type)} not found in CNI_PATH ${cniPath}`);
+  }
+}
 
 /**
  * Runs the IPAM plugin named by `ipam.type` from CNI_PATH, as libcni's delegate does: same
  * CNI_* environment, the whole network config on stdin, its result or error passed through.
  */
 export interface IpamCall {
-  command: 'ADD' | 'DEL' | 'CHECK';
+  command: 'ADD' | 'DEL' | 'CHECK' | 'GC';
   containerID: string;
   netns: string;
   ifName: string;
@@ -45,20 +53,14 @@ const ErrorSchema = z
 
 export async function findPlugin(type: string, cniPath: string): Promise<string> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(type)) {
-    throw new CniError(
-      CniCode.InvalidConfig,
-      `invalid network config: ipam.type: ${JSON.stringify(type)} is not a plugin name`,
-    );
+    throw new InvalidInputError('ipam.type', `${JSON.stringify(type)} is not a plugin name`);
   }
   for (const dir of cniPath.split(':')) {
     if (!dir.startsWith('/')) continue;
     const p = path.join(dir, type);
     if (await files.exists(p)) return p;
   }
-  throw new CniError(
-    CniCode.InvalidConfig,
-    `IPAM plugin ${JSON.stringify(type)} not found in CNI_PATH ${cniPath}`,
-  );
+  throw new IpamPluginMissingError(type, cniPath);
 }
 
 const VersionSchema = z.object({ supportedVersions: z.array(z.string()) }).passthrough();
@@ -124,7 +126,7 @@ export async function runIpam(runner: CommandRunner, call: IpamCall): Promise<Cn
     if (call.command !== 'ADD') return null;
     const parsed = IpamResultSchema.safeParse(JSON.parse(r.stdout || '{}'));
     if (!parsed.success)
-      throw new CniError(
+      throw new PluginError(
         CniCode.IoFailure,
         `IPAM ${ipam.type}: malformed result`,
         r.stdout.slice(0, 300),
@@ -154,9 +156,49 @@ export async function runIpam(runner: CommandRunner, call: IpamCall): Promise<Cn
       }
       const e = ErrorSchema.safeParse(body);
       if (e.success)
-        throw new CniError(e.data.code, `IPAM ${ipam.type}: ${e.data.msg}`, e.data.details ?? '');
-      throw new CniError(CniCode.IoFailure, `IPAM ${ipam.type} ${call.command}: ${err.message}`);
+        throw new PluginError(
+          e.data.code,
+          `IPAM ${ipam.type}: ${e.data.msg}`,
+          e.data.details ?? '',
+        );
+      // A plugin killed at its timeout may answer next time; any other crash will not.
+      if (err.timedOut)
+        throw new TransientError(`IPAM ${ipam.type} ${call.command}: ${err.message}`);
+      throw new PluginError(CniCode.IoFailure, `IPAM ${ipam.type} ${call.command}: ${err.message}`);
     }
     throw err;
   }
+}
+
+/**
+ * CNI GC for the IPAM plugin of a network, with the runtime's list of valid attachments.
+ * Only a plugin whose VERSION lists 1.1.0 knows GC: an older one (bookworm's host-local)
+ * would answer an unknown command with an error, or worse, take it for something else.
+ * Returns whether the plugin was asked.
+ */
+export async function gcIpam(
+  runner: CommandRunner,
+  config: Record<string, unknown>,
+  cniPath: string,
+): Promise<boolean> {
+  const ipam = config.ipam as { type?: unknown } | undefined;
+  if (!ipam || typeof ipam.type !== 'string') return false;
+  let plugin: string;
+  try {
+    plugin = await findPlugin(ipam.type, cniPath);
+  } catch (err) {
+    if (err instanceof IpamPluginMissingError) return false;
+    throw err;
+  }
+  if (!(await supportedVersions(runner, plugin)).includes('1.1.0')) return false;
+  await runIpam(runner, {
+    command: 'GC',
+    containerID: '',
+    netns: '',
+    ifName: '',
+    cniArgs: '',
+    path: cniPath,
+    config: { ...config, cniVersion: '1.1.0' },
+  });
+  return true;
 }

@@ -1,7 +1,7 @@
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { CniCode, CniError } from '../cni/errors.js';
 import type { CniIp, CniResult, CniRoute } from '../cni/types.js';
-import { errorMessage, sleep, type Logger } from '../sys/index.js';
+import { errorMessage, InvalidInputError, sleep, type Logger } from '../sys/index.js';
+import { TransientError } from './errors.js';
 import type { IpSource } from './attach/add.js';
 import type { AttachRequest } from './attach/request.js';
 
@@ -69,9 +69,9 @@ export function resultFromAnnotations(
     const cidr = cidrs.split(',').find((c) => c.includes(':') === v6);
     const prefix = cidr?.split('/')[1];
     if (!prefix)
-      throw new CniError(
-        CniCode.InvalidConfig,
-        `Kube-OVN annotations: no ${v6 ? 'IPv6' : 'IPv4'} cidr for ${ip}`,
+      throw new InvalidInputError(
+        'Kube-OVN annotations',
+        `no ${v6 ? 'IPv6' : 'IPv4'} cidr for ${ip}`,
       );
     const gw = gateways.find((g) => g.includes(':') === v6);
     out.push({ address: `${ip}/${prefix}`, ...(gw ? { gateway: gw } : {}) });
@@ -112,7 +112,7 @@ export class KubeOvnIpSource implements IpSource {
         if (got) return got;
         lastErr = `no ${annotationKey(provider, 'ip_address')} annotation yet`;
       } catch (err) {
-        if (err instanceof CniError) throw err;
+        if (err instanceof InvalidInputError) throw err;
         lastErr = errorMessage(err);
         this.logger.debug(
           { pod: `${namespace}/${name}`, err: lastErr },
@@ -120,8 +120,7 @@ export class KubeOvnIpSource implements IpSource {
         );
       }
       if (Date.now() >= deadline) {
-        throw new CniError(
-          CniCode.TryAgainLater,
+        throw new TransientError(
           `Kube-OVN did not annotate pod ${namespace}/${name} for provider ${provider} within ${this.waitMs} ms`,
           lastErr,
         );

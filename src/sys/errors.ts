@@ -56,6 +56,8 @@ export class TimeoutError extends OvsOffloadError {
 export class CommandError extends OvsOffloadError {
   /** What the command printed on stdout (CNI plugins report their errors there). */
   readonly stdout: string;
+  /** Killed for running past its timeout: worth retrying, unlike a refusal. */
+  readonly timedOut: boolean;
 
   constructor(
     readonly argv: readonly string[],
@@ -71,6 +73,7 @@ export class CommandError extends OvsOffloadError {
     const detail = stderr.trim().split('\n').slice(-3).join(' | ');
     super(`run ${argv.join(' ')}: ${how}${detail ? `: ${detail}` : ''}`, options);
     this.stdout = options?.stdout ?? '';
+    this.timedOut = options?.timedOut ?? false;
   }
 }
 
