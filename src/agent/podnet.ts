@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import type { CniResult } from '../cni/types.js';
 import {
+  describeNetns,
   errorMessage,
-  files,
+  kernelAtLeast,
+  probeNetns,
+  type CommandRunner,
   type Ip,
   type Netns,
   netnsFromPath,
@@ -11,19 +14,27 @@ import {
 
 /**
  * The pod side of an attachment: moving a VF netdev between the agent's netns ("home") and
- * a pod netns, and configuring it there. Each move renames in the same RTM_SETLINK
- * (`ip link set DEV netns NS name NEW`), so the device never exists in the target under
- * a name that could collide with one already there.
+ * a pod netns, and configuring it there.
+ *
+ * `ip link set DEV netns NS name NEW` is one RTM_SETLINK but not one step: the kernel moves
+ * the device under its current name (it uses NEW at once only when the current name is
+ * taken in NS), then renames it. When NEW appeared in NS meanwhile the rename fails with
+ * EEXIST and the device stays in NS under its old name. So nothing after the move ever
+ * trusts a name: every later step finds the VF by its PCI parent (see findVfLink).
  */
 
 const LinkSchema = z
   .object({
+    ifindex: z.number().optional(),
     ifname: z.string(),
     address: z.string().optional(),
     mtu: z.number().optional(),
     operstate: z.string().optional(),
+    parentbus: z.string().optional(),
+    parentdev: z.string().optional(),
   })
   .passthrough();
+export type PodLink = z.infer<typeof LinkSchema>;
 
 export interface LinkFacts {
   name: string;
@@ -37,7 +48,43 @@ export function homeNetnsPath(): string {
 }
 
 export async function netnsExists(p: string): Promise<boolean> {
-  return p !== '' && (await files.exists(p));
+  return p !== '' && (await probeNetns(p)).kind === 'nsfs';
+}
+
+/** Every link of a netns with details (`parentbus`/`parentdev` need `-d`). */
+export async function listLinks(ip: Ip, ns: Netns): Promise<PodLink[]> {
+  const r = await ip.run(ns, ['-d', '-j', 'link', 'show']);
+  const parsed = z.array(LinkSchema).safeParse(JSON.parse(r.stdout.trim() || '[]'));
+  if (!parsed.success)
+    throw new Error(`ip -d -j link show ${describeNetns(ns)}: unexpected output`);
+  return parsed.data;
+}
+
+/**
+ * The VF's netdev in `ns`, proven by what the kernel reports and a pod cannot forge: its
+ * PCI parent (IFLA_PARENT_DEV_NAME/BUS_NAME, `parentdev`/`parentbus`, kernel >= 5.15), never
+ * its name, ifindex (renumbered when a pod already uses it) or MAC (a pod with NET_ADMIN can
+ * give a veth any MAC). Kernels before 5.15 lack the attribute: there `ethtool -i` run in
+ * the netns answers with the driver's bus-info, which a veth does not have.
+ */
+export async function findVfLink(
+  ip: Ip,
+  runner: CommandRunner,
+  ns: Netns,
+  vfPci: string,
+): Promise<PodLink | null> {
+  const links = await listLinks(ip, ns);
+  const byParent = links.find((l) => l.parentbus === 'pci' && l.parentdev === vfPci);
+  if (byParent || kernelAtLeast(5, 15)) return byParent ?? null;
+  for (const l of links) {
+    if (l.ifname === 'lo') continue;
+    const argv = ['ethtool', '-i', l.ifname];
+    const r = await runner.run(ns === null ? argv : ip.wrap(ns, argv), {
+      okExitCodes: [1, 71, 75],
+    });
+    if (new RegExp(`^bus-info: ${vfPci.replace(/\./g, '\\.')}$`, 'm').test(r.stdout)) return l;
+  }
+  return null;
 }
 
 export async function linkFacts(ip: Ip, ns: Netns, name: string): Promise<LinkFacts | null> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { errorMessage, files, type Logger } from '../sys/index.js';
@@ -5,7 +6,9 @@ import { errorMessage, files, type Logger } from '../sys/index.js';
 /**
  * One file per attachment, `<stateDir>/<containerID>-<ifName>.json`, written before the first
  * host mutation and removed last: DEL needs no memory, and an agent that dies mid-ADD finds
- * at start exactly what it must undo.
+ * at start exactly what it must undo. Container IDs may be longer than a file name can be
+ * (NAME_MAX 255): such attachments are stored as `h-<sha256 of containerID/ifName>.json`, the
+ * full IDs inside.
  */
 export const AttachmentStateSchema = z.object({
   version: z.literal(1),
@@ -48,8 +51,6 @@ export const AttachmentStateSchema = z.object({
   ipam: z
     .object({ config: z.record(z.string(), z.unknown()), cniArgs: z.string(), path: z.string() })
     .nullable(),
-  /** Steps done so far (for diagnostics; undo does not depend on it). */
-  steps: z.array(z.string()),
   addCompleted: z.boolean(),
   createdAt: z.string(),
   result: z.record(z.string(), z.unknown()).nullable(),
@@ -57,6 +58,8 @@ export const AttachmentStateSchema = z.object({
 export type AttachmentState = z.infer<typeof AttachmentStateSchema>;
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** Leaves room below NAME_MAX (255) for the `.tmp-<pid>-<rand>` suffix of an atomic write. */
+const MAX_PLAIN_NAME = 200;
 
 export class StateStore {
   constructor(
@@ -64,18 +67,32 @@ export class StateStore {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * Creates the directory and removes temporary files a crash left mid-rename (the state
+   * they were about to replace is still there, or was never needed).
+   */
   async init(): Promise<void> {
     await files.mkdir(this.dir, 0o700);
+    for (const name of await files.readdirOrEmpty(this.dir)) {
+      if (!/\.json\.tmp-/.test(name)) continue;
+      await files.rm(path.join(this.dir, name));
+      this.logger.info({ file: name }, 'removed a temporary state file left by a crash');
+    }
   }
 
   /** The file name; containerID and ifName are validated so they cannot climb out of dir. */
   file(containerID: string, ifName: string): string {
-    if (!SAFE_ID.test(containerID) || containerID.length > 256) {
-      throw new Error(`containerID ${JSON.stringify(containerID)} is not a valid container id`);
+    if (!SAFE_ID.test(containerID)) {
+      throw new Error(
+        `containerID ${JSON.stringify(containerID.slice(0, 80))} is not a valid container id`,
+      );
     }
-    if (!/^[^/:\s]{1,15}$/.test(ifName))
+    if (!/^[^/:\s]{1,15}$/.test(ifName) || ifName === '.' || ifName === '..')
       throw new Error(`ifName ${JSON.stringify(ifName)} is not valid`);
-    return path.join(this.dir, `${containerID}-${ifName}.json`);
+    const plain = `${containerID}-${ifName}.json`;
+    if (Buffer.byteLength(plain) <= MAX_PLAIN_NAME) return path.join(this.dir, plain);
+    const h = createHash('sha256').update(`${containerID}/${ifName}`).digest('hex');
+    return path.join(this.dir, `h-${h}.json`);
   }
 
   /**
@@ -95,7 +112,9 @@ export class StateStore {
   async read(containerID: string, ifName: string): Promise<AttachmentState | null> {
     const text = await files.readTextOrNull(this.file(containerID, ifName));
     if (text === null) return null;
-    return AttachmentStateSchema.parse(JSON.parse(text));
+    const s = AttachmentStateSchema.parse(JSON.parse(text));
+    // A hashed name is trusted only with the IDs inside matching.
+    return s.containerID === containerID && s.ifName === ifName ? s : null;
   }
 
   async remove(containerID: string, ifName: string): Promise<void> {

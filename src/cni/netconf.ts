@@ -31,6 +31,16 @@ const onOff = oneOf(['on', 'off']);
 const obj = <T extends Parameters<typeof z.looseObject>[0]>(shape: T) =>
   z.looseObject(shape, { error: 'must be an object' });
 
+const attachmentList = z.nullable(
+  z.array(
+    obj({
+      containerID: str('required (a string)'),
+      ifname: str('required (a string)'),
+    }),
+    { error: 'must be a list of {"containerID", "ifname"}' },
+  ),
+);
+
 export const NetConfSchema = z.looseObject({
   cniVersion: str(),
   name: str('required (a string)').check(
@@ -84,18 +94,13 @@ export const NetConfSchema = z.looseObject({
   /** A chained plugin's input: the previous plugin's result (CHECK requires it). */
   prevResult: z.optional(obj({})),
   /**
-   * GC (CNI 1.1): the attachments the runtime still has. A malformed list must not read as an
-   * empty one, which would have GC remove every attachment of the network.
+   * GC: the attachments the runtime still has, `cni.dev/attachments` in CNI 1.1.0 and
+   * `cni.dev/valid-attachments` as libcni 1.2 sends it; `null` is an empty list. A malformed
+   * list must not read as an empty one, which would have GC remove every attachment of the
+   * network (the agent also requires one of the keys and both to agree).
    */
-  'cni.dev/valid-attachments': z.optional(
-    z.array(
-      obj({
-        containerID: str('required (a string)'),
-        ifname: str('required (a string)'),
-      }),
-      { error: 'must be a list of {"containerID", "ifname"}' },
-    ),
-  ),
+  'cni.dev/attachments': z.optional(attachmentList),
+  'cni.dev/valid-attachments': z.optional(attachmentList),
 });
 export type NetConf = z.infer<typeof NetConfSchema>;
 

@@ -4,6 +4,8 @@ export * from './files.js';
 export * from './sysfs.js';
 export * from './command.js';
 export * from './netns.js';
+export * from './netns-id.js';
+export * from './kernel.js';
 export * from './backoff.js';
 export * from './log.js';
 export * from './jsonline-socket.js';

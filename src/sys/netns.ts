@@ -59,6 +59,11 @@ export class Ip {
     return [this.nsenterBin, `--net=${ns.path}`, this.ipBin, ...args];
   }
 
+  /** Any other command inside `ns` (a named netns is entered through its /run/netns file). */
+  wrap(ns: Exclude<Netns, null>, argv: readonly string[]): string[] {
+    return [this.nsenterBin, `--net=${netnsPath(ns)}`, ...argv];
+  }
+
   run(ns: Netns, args: readonly string[], opts?: RunOptions): Promise<RunResult> {
     return this.runner.run(this.argv(ns, args), opts);
   }

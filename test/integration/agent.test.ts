@@ -1,4 +1,5 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agentConfig, execPlugin, startAgent } from '../helpers/agent.js';
@@ -103,50 +104,90 @@ describe('agent start-up', () => {
 });
 
 describe('agent start-up failures', () => {
-  it('an attachment it cannot undo at start is kept for later; the agent still serves', async () => {
-    const node = await newNode({ nic: { vfsPerPf: 1 } });
+  it('at start, an undo that can never succeed is released; one that fails transiently is retried with backoff and reported', async () => {
+    const node = await newNode({ nic: { vfsPerPf: 2 } });
     const cfg = agentConfig(node);
-    const vf = (await node.nic.state()).pfs[0]!.vfs[0]!;
+    const vfs = (await node.nic.state()).pfs[0]!.vfs;
     await mkdir(cfg.stateDir, { recursive: true });
-    // An ADD interrupted before completion whose IPAM plugin has since disappeared.
+    // An IPAM plugin that says "try again later" (11) until a file appears.
+    const bin = path.join(node.sb.dir, 'ipam-bin');
+    const ready = path.join(node.sb.dir, 'ipam-ready');
+    await mkdir(bin, { recursive: true });
     await writeFile(
-      path.join(cfg.stateDir, 'c-ghost-net1.json'),
-      JSON.stringify({
-        version: 1,
-        containerID: 'c-ghost',
-        ifName: 'net1',
-        network: 'n',
-        netns: '/var/run/netns/gone',
-        mode: 'offload',
-        pod: { name: 'ghost', namespace: 'default' },
-        vf: {
-          pci: vf.pci,
-          pfPci: '0000:03:00.0',
-          pfNetdev: node.nic.uplink(0),
-          vfIndex: 0,
-          originalName: vf.netdev,
-          originalMac: null,
-          originalMtu: null,
-          driver: 'mlx5_core',
-        },
-        representor: vf.representor,
-        bridge: 'br-int',
-        ifaceId: 'ghost.default',
-        knobsBefore: null,
-        ipam: {
-          config: { cniVersion: '1.0.0', name: 'n', ipam: { type: 'no-such-ipam' } },
-          cniArgs: '',
-          path: '/usr/lib/cni',
-        },
-        steps: [],
-        addCompleted: false,
-        createdAt: new Date().toISOString(),
-        result: null,
-      }),
+      path.join(bin, 'flaky-ipam'),
+      [
+        '#!/bin/sh',
+        `[ "$CNI_COMMAND" = VERSION ] && exec echo '{"cniVersion":"1.0.0","supportedVersions":["1.0.0"]}'`,
+        `[ -e ${ready} ] && exit 0`,
+        `echo '{"cniVersion":"1.0.0","code":11,"msg":"store locked"}'`,
+        'exit 1',
+        '',
+      ].join('\n'),
     );
+    await chmod(path.join(bin, 'flaky-ipam'), 0o755);
+    // Two ADDs interrupted before completion: one whose IPAM plugin has since disappeared
+    // (nothing to release: done), one whose plugin answers 11 for now.
+    const ghost = (id: string, i: number, ipamType: string) => ({
+      version: 1,
+      containerID: id,
+      ifName: 'net1',
+      network: 'n',
+      netns: '/var/run/netns/gone',
+      mode: 'offload',
+      pod: { name: id, namespace: 'default' },
+      vf: {
+        pci: vfs[i]!.pci,
+        pfPci: '0000:03:00.0',
+        pfNetdev: node.nic.uplink(0),
+        vfIndex: i,
+        originalName: vfs[i]!.netdev,
+        originalMac: null,
+        originalMtu: null,
+        driver: 'mlx5_core',
+      },
+      representor: vfs[i]!.representor,
+      bridge: 'br-int',
+      ifaceId: `${id}.default`,
+      knobsBefore: null,
+      ipam: {
+        config: { cniVersion: '1.0.0', name: 'n', ipam: { type: ipamType } },
+        cniArgs: '',
+        path: bin,
+      },
+      addCompleted: false,
+      createdAt: new Date().toISOString(),
+      result: null,
+    });
+    await writeFile(
+      path.join(cfg.stateDir, 'c-gone-net1.json'),
+      JSON.stringify(ghost('c-gone', 0, 'no-such-ipam')),
+    );
+    await writeFile(
+      path.join(cfg.stateDir, 'c-flaky-net1.json'),
+      JSON.stringify(ghost('c-flaky', 1, 'flaky-ipam')),
+    );
+    // A temporary file a crash left mid-rename.
+    await writeFile(path.join(cfg.stateDir, 'c-x-net1.json.tmp-1-abcdef'), '{');
     const agent = await startAgent(node, cfg);
-    expect(agent.log()).toMatch(/could not clean attachment; kept for a later DEL or restart/);
-    expect(await readdir(cfg.stateDir)).toEqual(['c-ghost-net1.json']);
+    expect(await readdir(cfg.stateDir)).toEqual(['c-flaky-net1.json']);
+    expect(agent.log()).toMatch(/"msg":"undo failed; retrying later"/);
+    const st = spawnSync(
+      path.resolve('bin/ovs-offload'),
+      ['status', '--json', '--socket', agent.socket],
+      { encoding: 'utf8' },
+    );
+    const doc = JSON.parse(st.stdout) as {
+      attachments: { containerID: string; pendingUndo: { attempts: number } | null }[];
+    };
+    expect(
+      doc.attachments.find((a) => a.containerID === 'c-flaky')?.pendingUndo?.attempts,
+    ).toBeGreaterThanOrEqual(1);
+    await writeFile(ready, '');
+    await eventually(
+      async () => (await readdir(cfg.stateDir)).length === 0,
+      15_000,
+      'retried undo',
+    );
   });
 
   it('a start-up that fails after the CNI socket opened closes everything and exits 2', async () => {

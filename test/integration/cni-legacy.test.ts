@@ -114,7 +114,7 @@ describe('CNI in legacy mode (PF eswitch legacy, sriov-cni behaviour)', () => {
     expect(r.out).toMatchObject({
       code: 7,
       msg: expect.stringMatching(
-        /mode legacy needs PF 0000:03:00\.0 in legacy mode, but its eswitch is switchdev/,
+        /mode: legacy needs PF 0000:03:00\.0 in legacy mode, but its eswitch is switchdev/,
       ) as unknown,
     });
   });

@@ -1,4 +1,3 @@
-import { CniCode, CniError } from '../../cni/errors.js';
 import type { CniResult, CniResultInterface } from '../../cni/types.js';
 import { OWNER_KEY } from '../../ovs/vswitch-types.js';
 import { ATTACHMENT_KEY, attachmentKey } from './keys.js';
@@ -11,6 +10,8 @@ import type { NicCache, ResolvedVf } from '../nic-cache.js';
 import { configureInPod, moveToPod } from '../podnet.js';
 import type { AttachmentState, StateStore } from '../state.js';
 import type { Timeline } from '../timeline.js';
+import { TransientError } from '../errors.js';
+import { InvalidInputError } from '../../sys/index.js';
 import type { AttachRequest } from './request.js';
 import { buildResult } from './result.js';
 
@@ -44,9 +45,9 @@ export function chooseMode(req: AttachRequest, vf: ResolvedVf): 'offload' | 'leg
   const want = req.conf.mode ?? 'auto';
   const have = vf.eswitchMode === 'switchdev' ? 'offload' : 'legacy';
   if (want !== 'auto' && want !== have) {
-    throw new CniError(
-      CniCode.InvalidConfig,
-      `mode ${want} needs PF ${vf.pfPci} in ${want === 'offload' ? 'switchdev' : 'legacy'} mode, but its eswitch is ${vf.eswitchMode}`,
+    throw new InvalidInputError(
+      'mode',
+      `${want} needs PF ${vf.pfPci} in ${want === 'offload' ? 'switchdev' : 'legacy'} mode, but its eswitch is ${vf.eswitchMode}`,
     );
   }
   return have;
@@ -82,6 +83,7 @@ export async function addAttachment(
   vf: ResolvedVf,
   s: AttachmentState,
   t: Timeline,
+  progress: { ipamAdded: boolean } = { ipamAdded: false },
 ): Promise<CniResult> {
   const log = d.logger.child({
     containerID: req.containerID,
@@ -103,6 +105,7 @@ export async function addAttachment(
       path: req.path,
       config: req.raw,
     });
+    progress.ipamAdded = true;
   } else if (d.ipSource) {
     const got = await d.ipSource.resolve(req);
     if (got) {
@@ -129,8 +132,8 @@ export async function addAttachment(
     const knobs = legacyKnobs(req, mac);
     if (Object.keys(knobs).length > 0) {
       if (!s.vf.pfNetdev) {
-        throw new CniError(
-          CniCode.InvalidConfig,
+        throw new InvalidInputError(
+          'deviceID',
           `PF ${vf.pfPci} has no netdev to set VF knobs through`,
         );
       }
@@ -173,8 +176,7 @@ export async function addAttachment(
           d.config.ovs.ovnInstalledTimeoutMs,
         );
       } catch (err) {
-        throw new CniError(
-          CniCode.TryAgainLater,
+        throw new TransientError(
           `OVN did not install iface-id ${req.ifaceId} (port ${s.representor}) within ${d.config.ovs.ovnInstalledTimeoutMs} ms: is there a logical switch port ${req.ifaceId}?`,
           err instanceof Error ? err.message : String(err),
         );
@@ -225,8 +227,8 @@ async function attachRepresentor(
     // A port of that name was already there: only ours (a repeated ADD) may be reused.
     const mine = await d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, attachment);
     if (!mine.some((i) => i.name === rep)) {
-      throw new CniError(
-        CniCode.InvalidConfig,
+      throw new InvalidInputError(
+        'deviceID',
         `representor ${rep} of VF ${vf.pci} is already on a bridge for another attachment`,
       );
     }

@@ -1,7 +1,8 @@
-import { CniCode, CniError } from '../../cni/errors.js';
 import { deviceIdOf, ifaceIdOf, parseNetConf, type NetConf } from '../../cni/netconf.js';
 import type { AgentRequest } from '../../cni/types.js';
+import { CNI_NAME_RE, ifNameProblem, quote } from '../../cni/names.js';
 import { isSupported } from '../../cni/version.js';
+import { RequestEnvError, VersionError } from '../errors.js';
 
 /** A CNI request as the attachment code works with it: validated, with pod identity. */
 export interface AttachRequest {
@@ -20,43 +21,45 @@ export interface AttachRequest {
   raw: Record<string, unknown>;
 }
 
-const IFNAME_RE = /^[^/:\s]{1,15}$/;
-const CONTAINER_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$/;
+/**
+ * Container IDs as the CNI spec allows them (alphanumeric first, then alphanumerics, `_`,
+ * `.`, `-`). Runtimes may send long ones (a sandbox ID plus a suffix): up to 4096 bytes are
+ * accepted; the state store bounds its file names itself.
+ */
+const CONTAINER_MAX = 4096;
+
+/** The kernel's own rule for a netdev name (dev_valid_name), as the front end checks it. */
+export function validIfName(name: string): boolean {
+  return ifNameProblem(name) === null;
+}
 
 /** Re-validates what the front end sent: the agent's API has other clients than it. */
 export function parseAttachRequest(req: AgentRequest, op: 'add' | 'del' | 'check'): AttachRequest {
-  if (!CONTAINER_RE.test(req.containerID)) {
-    throw new CniError(
-      CniCode.InvalidEnvironment,
-      `CNI_CONTAINERID: ${JSON.stringify(req.containerID)} is not a container id`,
+  if (!CNI_NAME_RE.test(req.containerID) || req.containerID.length > CONTAINER_MAX) {
+    throw new RequestEnvError(
+      'CNI_CONTAINERID',
+      `${quote(req.containerID)} is not a container id (alphanumerics, '_', '.', '-'; up to ${CONTAINER_MAX} bytes)`,
     );
   }
-  if (!IFNAME_RE.test(req.ifName)) {
-    throw new CniError(
-      CniCode.InvalidEnvironment,
-      `CNI_IFNAME: ${JSON.stringify(req.ifName)} is not a valid interface name`,
-    );
+  const ifProblem = ifNameProblem(req.ifName);
+  if (ifProblem !== null) {
+    // Anything the kernel would refuse fails here, not half-way through ADD after the move.
+    throw new RequestEnvError('CNI_IFNAME', `${quote(req.ifName)} ${ifProblem}`);
   }
   if (op !== 'del' && !req.netns.startsWith('/')) {
-    throw new CniError(
-      CniCode.InvalidEnvironment,
-      `CNI_NETNS: ${JSON.stringify(req.netns)} is not an absolute path`,
-    );
+    throw new RequestEnvError('CNI_NETNS', `${JSON.stringify(req.netns)} is not an absolute path`);
+  }
+  if (req.netns !== '' && (!req.netns.startsWith('/') || req.netns.includes('\0'))) {
+    throw new RequestEnvError('CNI_NETNS', `${JSON.stringify(req.netns)} is not an absolute path`);
   }
   if (!isSupported(req.config.cniVersion)) {
-    throw new CniError(
-      CniCode.IncompatibleVersion,
-      `incompatible CNI version ${JSON.stringify(req.config.cniVersion)}`,
-    );
+    throw new VersionError(`incompatible CNI version ${JSON.stringify(req.config.cniVersion)}`);
   }
   const conf = parseNetConf(req.config);
   const name = req.args.K8S_POD_NAME ?? '';
   const namespace = req.args.K8S_POD_NAMESPACE ?? '';
   if (op === 'add' && (!name || !namespace)) {
-    throw new CniError(
-      CniCode.InvalidEnvironment,
-      'CNI_ARGS: K8S_POD_NAME and K8S_POD_NAMESPACE are required',
-    );
+    throw new RequestEnvError('CNI_ARGS', 'K8S_POD_NAME and K8S_POD_NAMESPACE are required');
   }
   const uid = req.args.K8S_POD_UID;
   return {

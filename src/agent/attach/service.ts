@@ -1,18 +1,23 @@
-import { CniCode, CniError } from '../../cni/errors.js';
 import type { AgentRequest, CniResult } from '../../cni/types.js';
-import { errorMessage, netnsFromPath } from '../../sys/index.js';
+import { errorMessage, InvalidInputError } from '../../sys/index.js';
 import { USERSPACE_DRIVERS } from '../../vf/index.js';
+import { isTransient } from '../cni-errors.js';
+import { gcIpam } from '../ipam.js';
 import type { CniHandler } from '../cni-server.js';
+import { NotReadyError, RequestEnvError, TransientError, VfInUseError } from '../errors.js';
 import { KeyedLock } from '../locks.js';
 import type { ResolvedVf } from '../nic-cache.js';
-import { Timeline } from '../timeline.js';
-import { netnsExists, podHasLink } from '../podnet.js';
+import { netnsExists } from '../podnet.js';
 import type { AttachmentState } from '../state.js';
+import { Timeline } from '../timeline.js';
 import { addAttachment, chooseMode, snapshotKnobs, type AddDeps, type IpSource } from './add.js';
+import { checkAttachment } from './check.js';
+import { validAttachments } from './gc-list.js';
+import { ATTACHMENT_KEY, attachmentKey as key, takeDownPort } from './keys.js';
 import { parseAttachRequest, type AttachRequest } from './request.js';
-import { PrevResultSchema } from './result.js';
-import { ATTACHMENT_KEY, attachmentKey, takeDownPort } from './keys.js';
-import { teardown } from './teardown.js';
+import { UndoRetries, type PendingUndo } from './retries.js';
+import { checkPodTarget } from './target.js';
+import { teardown, type TeardownOptions } from './teardown.js';
 
 export interface AttachmentServiceDeps extends Omit<AddDeps, 'ovnManaged' | 'ipSource'> {
   ipSource?: IpSource;
@@ -22,21 +27,28 @@ export interface AttachmentServiceDeps extends Omit<AddDeps, 'ovnManaged' | 'ipS
 
 export type AttachmentEvent = { op: 'add' | 'del'; state: AttachmentState };
 
-const key = attachmentKey;
-
 /**
  * The CNI operations of the agent. Attachments live in state files (the truth, for crash
- * safety) and in an in-memory index (for the hot path). One operation at a time per VF and
- * per attachment, any number in parallel across VFs.
+ * safety) and in an in-memory index (for the hot path).
+ *
+ * Locks, always taken in this order: `att:<containerID>/<ifName>` (the attachment), then
+ * `vf:<pci>` (the VF). ADD takes both at once (KeyedLock.runAll sorts, and "att:" < "vf:");
+ * DEL takes the attachment lock, reads the state under it, then the VF lock. So a DEL that
+ * arrives while its ADD is queued waits for that ADD and undoes all it did, and an ADD that
+ * cleans another (stale) attachment of its VF holds that VF's lock while the stale one's DEL,
+ * if any, re-reads the state after taking the VF lock and finds nothing left to do.
  */
 export class AttachmentService implements Omit<CniHandler, 'state'> {
   private readonly index = new Map<string, AttachmentState>();
   private readonly locks = new KeyedLock();
+  private readonly retries: UndoRetries;
   private ovnCheckedAt = 0;
   private ovnManagedCache = false;
   private readonly listeners: ((e: AttachmentEvent) => void)[] = [];
 
-  constructor(private readonly d: AttachmentServiceDeps) {}
+  constructor(private readonly d: AttachmentServiceDeps) {
+    this.retries = new UndoRetries(d.logger);
+  }
 
   onChange(fn: (e: AttachmentEvent) => void): void {
     this.listeners.push(fn);
@@ -50,39 +62,43 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     return [...this.index.values()];
   }
 
-  /** Loads state files; undoes interrupted ADDs and attachments whose pod netns is gone. */
-  async reconcile(): Promise<{ kept: number; cleaned: number; portsRemoved: number }> {
+  /** Undos that failed for a transient reason and are retried in the background. */
+  pendingUndos(): PendingUndo[] {
+    return this.retries.list();
+  }
+
+  close(): void {
+    this.retries.close();
+  }
+
+  /**
+   * Loads state files; undoes interrupted ADDs and attachments whose pod netns is gone. An
+   * undo that fails for a transient reason is retried in the background (never blocks start).
+   */
+  async reconcile(): Promise<{
+    kept: number;
+    cleaned: number;
+    pending: number;
+    portsRemoved: number;
+  }> {
     let cleaned = 0;
     for (const s of await this.d.store.list()) {
       const k = key(s.containerID, s.ifName);
       const gone = !(await netnsExists(s.netns));
-      if (!s.addCompleted || gone) {
-        this.d.logger.info(
-          {
-            containerID: s.containerID,
-            ifName: s.ifName,
-            reason: s.addCompleted ? 'netns gone' : 'ADD never completed',
-          },
-          'cleaning attachment left from before start',
-        );
-        try {
-          await this.locks.run(`vf:${s.vf.pci}`, async () => {
-            await teardown(this.deps(), s);
-            await this.d.store.remove(s.containerID, s.ifName);
-          });
-          cleaned++;
-        } catch (err) {
-          // One attachment that cannot be undone now must not keep the node without a CNI
-          // server: its state stays, so its DEL (or the next start) tries again.
-          this.d.logger.error(
-            { containerID: s.containerID, ifName: s.ifName, err: errorMessage(err) },
-            'could not clean attachment; kept for a later DEL or restart',
-          );
-          this.index.set(k, { ...s, addCompleted: false });
-        }
+      if (s.addCompleted && !gone) {
+        this.index.set(k, s);
         continue;
       }
+      this.d.logger.info(
+        {
+          containerID: s.containerID,
+          ifName: s.ifName,
+          reason: s.addCompleted ? 'netns gone' : 'ADD never completed',
+        },
+        'cleaning attachment left from before start',
+      );
       this.index.set(k, s);
+      if (await this.undo(s)) cleaned++;
     }
     // Pod ports we own with no attachment behind them (a crash between the OVS attach and the
     // state write cannot happen — the state is written first — but a lost state dir can).
@@ -93,7 +109,39 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
       if (await takeDownPort(this.d, p.name)) portsRemoved++;
       this.d.logger.info({ port: p.name }, 'removed owned pod port without attachment state');
     }
-    return { kept: this.index.size, cleaned, portsRemoved };
+    const pending = this.retries.list().length;
+    return { kept: this.index.size - pending, cleaned, pending, portsRemoved };
+  }
+
+  /**
+   * Undoes `s` under its locks and forgets it; true when done. A transient failure keeps the
+   * state and schedules a retry; any other failure was logged by teardown and is released.
+   */
+  private async undo(s: AttachmentState, opts: TeardownOptions = {}): Promise<boolean> {
+    const k = key(s.containerID, s.ifName);
+    const attempt = () =>
+      this.locks.run(`att:${k}`, () =>
+        this.locks.run(`vf:${s.vf.pci}`, async () => {
+          if (this.index.get(k) !== s) return; // a DEL or a new ADD dealt with it meanwhile
+          await this.undoLocked(s, opts);
+        }),
+      );
+    try {
+      await attempt();
+      return true;
+    } catch (err) {
+      this.retries.schedule(k, err, attempt);
+      return false;
+    }
+  }
+
+  /** With both locks held: teardown, then the state file and the index entry go. */
+  private async undoLocked(s: AttachmentState, opts: TeardownOptions = {}): Promise<void> {
+    const k = key(s.containerID, s.ifName);
+    await teardown(this.deps(), s, opts);
+    await this.d.store.remove(s.containerID, s.ifName);
+    if (this.index.get(k) === s) this.index.delete(k);
+    this.retries.done(k);
   }
 
   private deps() {
@@ -118,9 +166,9 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
   async add(body: AgentRequest): Promise<CniResult> {
     const req = parseAttachRequest(body, 'add');
     if (!req.deviceId) {
-      throw new CniError(
-        CniCode.InvalidConfig,
-        'invalid network config: deviceID: required (Multus passes it from the device plugin)',
+      throw new InvalidInputError(
+        'deviceID',
+        'required (Multus passes it from the device plugin as runtimeConfig.deviceID)',
       );
     }
     const timeline = new Timeline();
@@ -129,18 +177,21 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     // deviceID is a checked PCI address (NetConf schema, lowercased): the VF lock key. The VF
     // is read under its lock, since a DEL that held it may just have brought it home.
     return this.locks.runAll([`vf:${deviceId}`, `att:${k}`], async () => {
+      // Check before mutate: the pod side first, then the VF; nothing has changed yet.
+      await checkPodTarget(this.d.ip, req.netns, req.ifName);
       const vf = await this.d.nics.resolveVf(deviceId);
       timeline.mark('resolve');
       const existing = this.index.get(k) ?? (await this.d.store.read(req.containerID, req.ifName));
-      if (existing?.addCompleted && existing.vf.pci === vf.pci && existing.result !== null) {
-        // A runtime retrying an ADD that already succeeded gets the same answer.
-        this.d.logger.info({ containerID: req.containerID }, 'repeated ADD answered from state');
-        return existing.result as unknown as CniResult;
+      if (existing?.addCompleted && (await netnsExists(existing.netns))) {
+        // CNI: an ADD for an interface that exists MUST fail; the runtime DELs first.
+        throw new RequestEnvError(
+          'CNI_IFNAME',
+          `${req.ifName} of container ${req.containerID} is already attached (in ${existing.netns})`,
+        );
       }
       if (existing) {
-        await teardown(this.deps(), existing);
-        await this.d.store.remove(existing.containerID, existing.ifName);
-        this.index.delete(k);
+        // An earlier ADD that never completed, or whose pod is gone: undo it first.
+        await this.undoLocked(existing);
       }
       return this.addOnce(req, vf, timeline);
     });
@@ -154,28 +205,28 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
       ) {
         continue;
       }
-      if (await netnsExists(other.netns)) {
-        throw new CniError(
-          CniCode.InvalidConfig,
-          `VF ${vf.pci} is in use by pod ${other.pod.namespace}/${other.pod.name} (container ${other.containerID})`,
+      if (other.addCompleted && (await netnsExists(other.netns))) {
+        throw new VfInUseError(
+          vf.pci,
+          `${other.pod.namespace}/${other.pod.name}`,
+          other.containerID,
         );
       }
-      // Its pod is gone but its DEL has not come: undo it now (we hold the VF lock), or its
-      // port would block ours and its late DEL would restore settings onto our VF.
+      // Its pod is gone (or its ADD never completed) but its DEL has not come: undo it now
+      // (we hold the VF lock), or its port would block ours and its late DEL would restore
+      // settings onto our VF.
       this.d.logger.info(
         { containerID: other.containerID, vf: vf.pci },
         'cleaning a stale attachment of this VF',
       );
-      await teardown(this.deps(), other);
-      await this.d.store.remove(other.containerID, other.ifName);
-      this.index.delete(key(other.containerID, other.ifName));
+      await this.undoLocked(other);
       vf = await this.d.nics.resolveVf(vf.pci);
     }
     const mode = chooseMode(req, vf);
     const netdevless = vf.driver !== null && USERSPACE_DRIVERS.has(vf.driver);
     if (!netdevless && vf.netdev === null) {
-      throw new CniError(
-        CniCode.InvalidConfig,
+      throw new InvalidInputError(
+        'deviceID',
         `VF ${vf.pci} has no netdev on this host (driver ${vf.driver ?? 'none'}): in use by another network namespace, or unbound`,
       );
     }
@@ -205,7 +256,6 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
       ifaceId: mode === 'offload' ? req.ifaceId : null,
       knobsBefore: null,
       ipam: req.conf.ipam ? { config: req.raw, cniArgs: req.cniArgs, path: req.path } : null,
-      steps: [],
       addCompleted: false,
       createdAt: new Date().toISOString(),
       result: null,
@@ -214,9 +264,11 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     // The state file goes to disk before the first host mutation.
     await this.d.store.write(s);
     t.mark('state');
-    this.index.set(key(s.containerID, s.ifName), s);
+    const k = key(s.containerID, s.ifName);
+    this.index.set(k, s);
+    const progress = { ipamAdded: false };
     try {
-      const result = await addAttachment(this.addDeps(), req, vf, s, t);
+      const result = await addAttachment(this.addDeps(), req, vf, s, t, progress);
       s.addCompleted = true;
       s.result = result as unknown as Record<string, unknown>;
       await this.d.store.write(s);
@@ -243,15 +295,18 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
         'ADD failed; undoing',
       );
       try {
-        await teardown(this.deps(), s);
-        await this.d.store.remove(s.containerID, s.ifName);
-        this.index.delete(key(s.containerID, s.ifName));
+        await this.undoLocked(s, { ipamAdded: progress.ipamAdded });
       } catch (undoErr) {
-        // The state file stays: DEL or the next start finishes the undo.
-        this.d.logger.error(
-          { containerID: req.containerID, err: errorMessage(undoErr) },
-          'undo of failed ADD incomplete',
-        );
+        // Only a transient failure gets here: the state stays, a background retry (or the
+        // runtime's DEL) finishes the undo. The VF is refused meanwhile, never lost.
+        const retry = () =>
+          this.locks.run(`att:${k}`, () =>
+            this.locks.run(`vf:${s.vf.pci}`, async () => {
+              if (this.index.get(k) === s)
+                await this.undoLocked(s, { ipamAdded: progress.ipamAdded });
+            }),
+          );
+        this.retries.schedule(k, undoErr, retry);
       }
       throw err;
     }
@@ -274,30 +329,33 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
   async del(body: AgentRequest): Promise<void> {
     const req = parseAttachRequest(body, 'del');
     const k = key(req.containerID, req.ifName);
-    const s = this.index.get(k) ?? (await this.d.store.read(req.containerID, req.ifName));
-    if (!s) {
-      // Nothing recorded: DEL still succeeds (CNI: missing resources are not an error), and
-      // a pod port of ours for this attachment is removed if one is left.
-      await this.locks.run(`att:${k}`, () => this.removeOrphanPort(k));
-      return;
-    }
-    await this.locks.runAll([`vf:${s.vf.pci}`, `att:${k}`], async () => {
-      // Read again under the locks: an ADD may have cleaned this stale attachment meanwhile,
-      // and its VF may now serve another pod.
-      const current = this.index.get(k) ?? (await this.d.store.read(req.containerID, req.ifName));
-      if (!current) return;
-      await teardown(this.deps(), current, req.netns);
-      await this.d.store.remove(current.containerID, current.ifName);
-      this.index.delete(k);
-      this.emit({ op: 'del', state: current });
-      this.d.logger.info(
-        {
-          containerID: current.containerID,
-          pod: `${current.pod.namespace}/${current.pod.name}`,
-          vf: current.vf.pci,
-        },
-        'DEL done',
-      );
+    await this.locks.run(`att:${k}`, async () => {
+      // Read under the attachment lock: an ADD of this attachment queued before us has
+      // finished (or failed and undone itself) by now.
+      const s = this.index.get(k) ?? (await this.d.store.read(req.containerID, req.ifName));
+      if (!s) {
+        // Nothing recorded: DEL still succeeds (CNI: missing resources are not an error), and
+        // a pod port of ours for this attachment is removed if one is left.
+        await this.removeOrphanPort(k);
+        return;
+      }
+      await this.locks.run(`vf:${s.vf.pci}`, async () => {
+        // Again under the VF lock: an ADD may have cleaned this stale attachment meanwhile,
+        // and its VF may now serve another pod.
+        const current = this.index.get(k) ?? (await this.d.store.read(req.containerID, req.ifName));
+        if (!current) return;
+        this.index.set(k, current);
+        await this.undoLocked(current, req.netns ? { requestNetns: req.netns } : {});
+        this.emit({ op: 'del', state: current });
+        this.d.logger.info(
+          {
+            containerID: current.containerID,
+            pod: `${current.pod.namespace}/${current.pod.name}`,
+            vf: current.vf.pci,
+          },
+          'DEL done',
+        );
+      });
     });
   }
 
@@ -306,76 +364,18 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     for (const i of ifaces) await takeDownPort(this.d, i.name);
   }
 
-  /**
-   * CNI CHECK: the interface the runtime's prevResult says we created is in the pod with
-   * the addresses prevResult lists for it, and (offload) its representor is on the bridge
-   * with the right iface-id.
-   */
   async check(body: AgentRequest): Promise<void> {
     const req = parseAttachRequest(body, 'check');
-    const s = this.index.get(key(req.containerID, req.ifName));
-    const fail = (msg: string) =>
-      new CniError(CniCode.TryAgainLater, `CHECK ${req.containerID}/${req.ifName}: ${msg}`);
-    if (!s?.addCompleted) throw fail('no completed attachment on this node');
-    const prev = PrevResultSchema.safeParse(req.conf.prevResult);
-    if (!prev.success)
-      throw new CniError(CniCode.InvalidConfig, `CHECK: prevResult is not a CNI result`);
-    const index = (prev.data.interfaces ?? []).findIndex(
-      (i) => i.name === req.ifName && (i.sandbox === undefined || i.sandbox === req.netns),
-    );
-    if (index < 0) throw fail(`prevResult has no interface ${req.ifName} in ${req.netns}`);
-    if (s.vf.originalName !== null) {
-      const link = await podHasLink(this.d.ip, req.netns, req.ifName);
-      if (!link) throw fail(`${req.ifName} is missing from ${req.netns}`);
-      const want = (prev.data.ips ?? []).filter((a) => a.interface === index);
-      if (want.length > 0) {
-        const r = await this.d.ip.run(netnsFromPath(req.netns), [
-          '-j',
-          'addr',
-          'show',
-          'dev',
-          req.ifName,
-        ]);
-        for (const a of want) {
-          const [addr] = a.address.split('/');
-          if (addr && !r.stdout.includes(`"${addr}"`))
-            throw fail(`${req.ifName} lacks address ${a.address}`);
-        }
-      }
-    }
-    if (s.mode === 'offload' && s.representor) {
-      const [iface] = await this.d.vswitch.findInterfacesByExternalId(
-        ATTACHMENT_KEY,
-        key(req.containerID, req.ifName),
-      );
-      if (!iface || iface.name !== s.representor)
-        throw fail(`representor ${s.representor} is not on OVS for this attachment`);
-      if (iface.bridge !== s.bridge) {
-        throw fail(
-          `representor ${s.representor} is on ${iface.bridge ?? 'no bridge'}, expected ${s.bridge ?? '?'}`,
-        );
-      }
-      if (iface.externalIds['iface-id'] !== s.ifaceId) {
-        throw fail(
-          `representor ${s.representor} has iface-id ${iface.externalIds['iface-id'] ?? 'none'}, expected ${s.ifaceId ?? '?'}`,
-        );
-      }
-    }
+    const k = key(req.containerID, req.ifName);
+    await this.locks.run(`att:${k}`, () => checkAttachment(this.deps(), req, this.index.get(k)));
   }
 
   /** CNI 1.1 GC: removes this network's attachments that the runtime no longer lists. */
   async gc(body: AgentRequest): Promise<void> {
     const network = body.config.name;
-    const raw = body.config['cni.dev/valid-attachments'];
-    const valid = new Set(
-      (Array.isArray(raw) ? raw : []).flatMap((a: unknown) => {
-        const o = a as { containerID?: unknown; ifname?: unknown };
-        return typeof o.containerID === 'string' && typeof o.ifname === 'string'
-          ? [key(o.containerID, o.ifname)]
-          : [];
-      }),
-    );
-    const errors: string[] = [];
+    // Refused before anything is removed: a misread list would remove every attachment.
+    const valid = validAttachments(body.config);
+    const errors: unknown[] = [];
     for (const s of [...this.index.values()]) {
       const k = key(s.containerID, s.ifName);
       if (s.network !== network || valid.has(k)) continue;
@@ -383,22 +383,34 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
         await this.del({
           containerID: s.containerID,
           ifName: s.ifName,
-          netns: s.netns,
+          netns: '',
           args: {},
           path: body.path,
           config: body.config,
         });
       } catch (err) {
-        errors.push(`${k}: ${errorMessage(err)}`);
+        errors.push(err);
       }
     }
-    if (errors.length > 0)
-      throw new CniError(CniCode.TryAgainLater, `GC incomplete: ${errors.join('; ')}`);
+    if (errors.length === 0) {
+      try {
+        await gcIpam(this.d.runner, body.config, body.path);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length > 0) {
+      const first = errors[0];
+      const msg = `GC incomplete: ${errors.map(errorMessage).join('; ')}`;
+      throw isTransient(first)
+        ? new TransientError(msg, '', { cause: first })
+        : new Error(msg, { cause: first });
+    }
   }
 
   async status(): Promise<void> {
     if (!this.d.ovsdbReady()) {
-      throw new CniError(CniCode.NotAvailable, `OVSDB at ${this.d.config.ovs.db} is not connected`);
+      throw new NotReadyError(`OVSDB at ${this.d.config.ovs.db} is not connected`);
     }
   }
 }

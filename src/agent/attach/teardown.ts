@@ -1,18 +1,21 @@
-import { isRetryable, PortNotOwnedError } from '../../ovs/errors.js';
+import { PortNotOwnedError } from '../../ovs/errors.js';
 import type { Vswitch } from '../../ovs/vswitch.js';
-import { ATTACHMENT_KEY, attachmentKey, takeDownPort } from './keys.js';
 import {
   errorMessage,
+  netnsFromPath,
+  pollUntil,
   type CommandRunner,
   type Ip,
   type Logger,
-  pollUntil,
 } from '../../sys/index.js';
 import { applyVfKnobs } from '../../vf/index.js';
-import { runIpam } from '../ipam.js';
+import { isTransient } from '../cni-errors.js';
+import { TransientError } from '../errors.js';
+import { IpamPluginMissingError, runIpam } from '../ipam.js';
 import type { NicCache } from '../nic-cache.js';
-import { moveHome, netnsExists, renameAtHome } from '../podnet.js';
+import { findVfLink, moveHome, netnsExists, renameAtHome } from '../podnet.js';
 import type { AttachmentState } from '../state.js';
+import { ATTACHMENT_KEY, attachmentKey, takeDownPort } from './keys.js';
 
 export interface TeardownDeps {
   vswitch: Vswitch;
@@ -22,59 +25,92 @@ export interface TeardownDeps {
   logger: Logger;
 }
 
+export interface TeardownOptions {
+  /** The netns the DEL names (IPAM gets it); the state file's is used for the VF. */
+  requestNetns?: string;
+  /**
+   * false: this ADD's IPAM call never returned a lease (it failed or never ran), so there is
+   * nothing to release. Unknown (a state file from before a crash): release to be sure.
+   */
+  ipamAdded?: boolean;
+}
+
 /**
  * Undoes an attachment from its state file alone, whatever stage it reached: it is DEL,
- * the undo of a failed ADD, and the start-up cleanup of one interrupted by a crash. Each
- * step treats "already gone" as done; a real failure stops here (the state file stays, so
- * the next DEL or restart continues).
+ * the undo of a failed ADD, and the start-up cleanup of one interrupted by a crash.
  *
  * Three independent chains run side by side (the VF's way home waits ~20 ms on the kernel
  * for the netns change): the VF home under its original name; the representor down, then
  * off the bridge (never off before down: no traffic to a port OVS no longer knows); IPAM
- * released. Legacy VF settings are restored once the VF is home. Every chain runs to its
- * end before a failure is reported, so nothing is left half-undone.
+ * released. Every chain runs to its end. A step whose resource is gone is done. A failure
+ * that retrying cures by itself (OVSDB reconnecting, a plugin timing out) is thrown as
+ * TransientError once all chains ran: the caller keeps the state and retries. Any other
+ * failure is logged and returned: it will never succeed, and keeping the state for it would
+ * refuse the VF to every later pod.
  */
 export async function teardown(
   d: TeardownDeps,
   s: AttachmentState,
-  requestNetns?: string,
-): Promise<void> {
+  opts: TeardownOptions = {},
+): Promise<string[]> {
   const log = d.logger.child({
     containerID: s.containerID,
     ifName: s.ifName,
     pod: `${s.pod.namespace}/${s.pod.name}`,
   });
+  const chains: [string, () => Promise<void>][] = [
+    [
+      'VF',
+      async () => {
+        await returnVf(d, s, log);
+        await restoreKnobs(d, s, log);
+      },
+    ],
+    ['representor', () => releasePort(d, s, log)],
+    ['IPAM', () => releaseLease(d, s, opts)],
+  ];
+  const results = await Promise.allSettled(chains.map(([, run]) => run()));
+  const transient: unknown[] = [];
+  const problems: string[] = [];
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') return;
+    if (isTransient(r.reason)) transient.push(r.reason);
+    else problems.push(`${chains[i]?.[0] ?? '?'}: ${errorMessage(r.reason)}`);
+  });
+  for (const p of problems) log.warn({ problem: p }, 'undo step failed for good; released anyway');
+  if (transient.length > 0) {
+    throw new TransientError(
+      `undo ${attachmentKey(s.containerID, s.ifName)}: ${transient.map(errorMessage).join('; ')}`,
+      '',
+      { cause: transient[0] },
+    );
+  }
+  return problems;
+}
 
-  const vfChain = (async () => {
-    await returnVf(d, s, log);
-    if (s.mode === 'legacy' && s.knobsBefore && s.vf.pfNetdev) {
-      try {
-        await applyVfKnobs(d.ip, s.vf.pfNetdev, s.vf.vfIndex, s.knobsBefore);
-      } catch (err) {
-        if (isRetryable(err)) throw err;
-        log.warn({ err: errorMessage(err) }, 'could not restore VF settings');
-      }
-    }
-  })();
+async function releasePort(d: TeardownDeps, s: AttachmentState, log: Logger): Promise<void> {
+  if (!s.representor) return;
+  // Only the port this attachment created: a failed ADD that met another pod's port (or a
+  // port of another tool) must not take it down with it.
+  const key = attachmentKey(s.containerID, s.ifName);
+  const mine = await d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, key);
+  if (!mine.some((i) => i.name === s.representor)) return;
+  try {
+    await takeDownPort(d, s.representor);
+  } catch (err) {
+    if (!(err instanceof PortNotOwnedError)) throw err;
+    log.warn({ port: s.representor }, 'port not owned by us left alone');
+  }
+}
 
-  const repChain = (async () => {
-    if (!s.representor) return;
-    // Only the port this attachment created: a failed ADD that met another pod's port (or a
-    // port of another tool) must not take it down with it.
-    const key = attachmentKey(s.containerID, s.ifName);
-    const mine = await d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, key);
-    if (!mine.some((i) => i.name === s.representor)) return;
-    try {
-      await takeDownPort(d, s.representor);
-    } catch (err) {
-      if (!(err instanceof PortNotOwnedError)) throw err;
-      log.warn({ port: s.representor }, 'port not owned by us left alone');
-    }
-  })();
-
-  const ipamChain = (async () => {
-    if (!s.ipam) return;
-    const netns = requestNetns || s.netns;
+async function releaseLease(
+  d: TeardownDeps,
+  s: AttachmentState,
+  opts: TeardownOptions,
+): Promise<void> {
+  if (!s.ipam || opts.ipamAdded === false) return;
+  const netns = opts.requestNetns || s.netns;
+  try {
     await runIpam(d.runner, {
       command: 'DEL',
       containerID: s.containerID,
@@ -84,31 +120,26 @@ export async function teardown(
       path: s.ipam.path,
       config: s.ipam.config,
     });
-  })();
-
-  const results = await Promise.allSettled([vfChain, repChain, ipamChain]);
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  } catch (err) {
+    // A plugin that is not there holds no lease to release.
+    if (err instanceof IpamPluginMissingError) return;
+    throw err;
+  }
 }
 
 /** Brings the VF netdev home under its original name, wherever it is now. */
-async function returnVf(
-  d: TeardownDeps,
-  s: AttachmentState,
-  log: TeardownDeps['logger'],
-): Promise<void> {
+async function returnVf(d: TeardownDeps, s: AttachmentState, log: Logger): Promise<void> {
   const home = s.vf.originalName;
   if (home === null) return; // vfio-pci: nothing was moved
   const restore = { mac: s.vf.originalMac, mtu: s.vf.originalMtu };
   if (await netnsExists(s.netns)) {
-    // Straight to the move (no lookup first: one fork fewer); a pod without the interface
-    // (ADD failed before the move, or someone removed it) answers "Cannot find device".
-    try {
-      await moveHome(d.ip, s.netns, s.ifName, home, restore);
-      await waitForHostName(d, s.vf.pci, home);
-      return;
-    } catch (err) {
-      if (!/Cannot find device|No such device/.test(errorMessage(err))) throw err;
+    // Whatever the pod calls it now (the rename after the move may have failed, or the pod
+    // renamed it), the VF is the link whose PCI parent is ours; a pod link that merely has
+    // our ifName, MAC or ifindex is never touched.
+    const link = await findVfLink(d.ip, d.runner, netnsFromPath(s.netns), s.vf.pci);
+    if (link) {
+      await moveHome(d.ip, s.netns, link.ifname, home, restore);
+      return waitForHostName(d, s.vf.pci, home, log);
     }
   }
   // The pod netns is gone (the kernel sent the VF back under its in-pod name, or dev<ifindex>
@@ -119,23 +150,46 @@ async function returnVf(
     intervalMs: 20,
   });
   if (current === undefined) {
-    log.warn({ vf: s.vf.pci }, 'VF netdev not found on the host; nothing to rename');
+    // Not in the pod, not at home (still on its way back, or unbound): nothing of ours to
+    // undo on it. The next ADD resolves the VF by PCI address, under whatever name it has.
+    log.warn({ vf: s.vf.pci }, 'VF netdev not found on the host; released');
     return;
   }
   const facts = await d.nics.netdevFacts(s.vf.pci, current);
-  if (current === home && facts && facts.mac === s.vf.originalMac && facts.mtu === s.vf.originalMtu)
-    return;
-  await renameAtHome(d.ip, current, home, restore);
-  await waitForHostName(d, s.vf.pci, home);
+  if (!(
+    current === home &&
+    facts &&
+    facts.mac === s.vf.originalMac &&
+    facts.mtu === s.vf.originalMtu
+  )) {
+    await renameAtHome(d.ip, current, home, restore);
+    await waitForHostName(d, s.vf.pci, home, log);
+  }
+}
+
+async function restoreKnobs(d: TeardownDeps, s: AttachmentState, log: Logger): Promise<void> {
+  if (s.mode !== 'legacy' || !s.knobsBefore || !s.vf.pfNetdev) return;
+  try {
+    await applyVfKnobs(d.ip, s.vf.pfNetdev, s.vf.vfIndex, s.knobsBefore);
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    log.warn({ err: errorMessage(err) }, 'could not restore VF settings');
+  }
 }
 
 /**
  * sysfs shows the VF under its original name again before we call it home (udev may
- * still be acting on the move).
+ * still be acting on the move). Not seeing it is no failure: the name is the kernel's now.
  */
-async function waitForHostName(d: TeardownDeps, pci: string, name: string): Promise<void> {
-  await pollUntil(async () => ((await d.nics.vfNetdev(pci)) === name ? true : undefined), {
-    timeoutMs: 2000,
-    intervalMs: 5,
-  });
+async function waitForHostName(
+  d: TeardownDeps,
+  pci: string,
+  name: string,
+  log: Logger,
+): Promise<void> {
+  const seen = await pollUntil(
+    async () => ((await d.nics.vfNetdev(pci)) === name ? true : undefined),
+    { timeoutMs: 2000, intervalMs: 5 },
+  );
+  if (!seen) log.warn({ vf: pci, name }, 'VF home but sysfs does not show its name yet');
 }

@@ -36,6 +36,14 @@ export const utf8 = (s: string) => new TextEncoder().encode(s);
 
 const CNI_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
+/** GC's attachment lists: null (none left) or a list of {containerID, ifname} strings. */
+function attachmentList(v: unknown): boolean {
+  return (
+    v === null ||
+    (Array.isArray(v) && v.every((a) => isObj(a) && isStr(a.containerID) && isStr(a.ifname)))
+  );
+}
+
 function ifNameOk(n: string): boolean {
   const bytes = utf8(n);
   if (bytes.length < 1 || bytes.length > 15 || n === '.' || n === '..') return false;
@@ -113,12 +121,8 @@ function netConfOk(c: Record<string, unknown>, command: string): boolean {
     opt(c, 'min_tx_rate', (v) => intIn(v, 0, 1_000_000)) &&
     opt(c, 'max_tx_rate', (v) => intIn(v, 0, 1_000_000)) &&
     opt(c, 'prevResult', isObj) &&
-    opt(
-      c,
-      'cni.dev/valid-attachments',
-      (v) =>
-        Array.isArray(v) && v.every((a) => isObj(a) && isStr(a.containerID) && isStr(a.ifname)),
-    );
+    opt(c, 'cni.dev/attachments', attachmentList) &&
+    opt(c, 'cni.dev/valid-attachments', attachmentList);
   if (!ok) return false;
   // Cross-field rules.
   if ((Object.hasOwn(c, 'vlanQoS') || Object.hasOwn(c, 'vlanProto')) && !c.vlan) return false;
@@ -455,12 +459,18 @@ const confSpecs: Record<string, Spec<unknown>> = {
     bad: fc.constantFrom(null, [], 'x'),
     optional: true,
   },
+  'cni.dev/attachments': {
+    good: fc.option(
+      fc.array(fc.record({ containerID: validContainerId, ifname: validIfName }), { maxLength: 3 }),
+    ),
+    bad: fc.constantFrom('all', {}, [null], [{ containerID: 'c1' }]),
+    optional: true,
+  },
   'cni.dev/valid-attachments': {
-    good: fc.array(fc.record({ containerID: validContainerId, ifname: validIfName }), {
-      maxLength: 3,
-    }),
+    good: fc.option(
+      fc.array(fc.record({ containerID: validContainerId, ifname: validIfName }), { maxLength: 3 }),
+    ),
     bad: fc.constantFrom(
-      null,
       'all',
       {},
       [null],
