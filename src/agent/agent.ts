@@ -1,3 +1,5 @@
+import { DevicePluginManager, loadDevicePluginSettings } from '../deviceplugin/index.js';
+import { checkLive, type OffloadReport } from '../offload/index.js';
 import { OvsdbClient } from '../ovs/ovsdb/index.js';
 import { Vswitch } from '../ovs/vswitch.js';
 import {
@@ -10,21 +12,21 @@ import {
   type CommandRunner,
   type Logger,
 } from '../sys/index.js';
-import { DevicePluginManager, loadDevicePluginSettings } from '../deviceplugin/index.js';
-import { checkLive, type OffloadReport } from '../offload/index.js';
 import type { NicContext } from '../vf/index.js';
+import type { IpSource } from './attach/add.js';
 import { AttachmentService } from './attach/service.js';
+import { CniServer } from './cni-server.js';
+import type { AgentConfig } from './config.js';
 import { FlowSampler } from './flow-sampler.js';
 import { KubeOvnIpSource, kubernetesPodApi } from './kubeovn.js';
-import { AgentMetrics } from './metrics.js';
 import { MetricsServer } from './metrics-server.js';
+import { AgentMetrics } from './metrics.js';
+import { NicCache } from './nic-cache.js';
 import { reconcileNics, type PfPolicyStatus } from './nic-reconcile.js';
 import { netnsExists } from './podnet.js';
-import type { IpSource } from './attach/add.js';
-import type { AgentConfig } from './config.js';
-import { CniServer } from './cni-server.js';
-import { NicCache } from './nic-cache.js';
+import { Startup } from './startup.js';
 import { StateStore } from './state.js';
+import type { AgentStatus } from './status.js';
 
 export interface AgentOptions {
   logger?: Logger;
@@ -34,190 +36,168 @@ export interface AgentOptions {
   stopGraceMs?: number;
   /** Aborts start-up between steps (SIGTERM while the NIC is being brought up). */
   signal?: AbortSignal;
+  /** Called before each start-up step with its name (tests signal at exact points). */
+  beforeStep?: (step: string) => Promise<void>;
 }
+
+/** Everything a started agent holds; built step by step by `Agent.start`. */
+export interface AgentParts {
+  config: AgentConfig;
+  logger: Logger;
+  runner: CommandRunner;
+  nicCtx: NicContext;
+  client: OvsdbClient;
+  vswitch: Vswitch;
+  nics: NicCache;
+  nicStatus: PfPolicyStatus[];
+  attachments: AttachmentService;
+  devicePlugin: DevicePluginManager | null;
+  metrics: AgentMetrics;
+  sampler: FlowSampler;
+  startup: Startup;
+  stopGraceMs: number;
+}
+
+/** The start-up steps, in order (logged, and the points where a signal may stop start-up). */
+export const START_STEPS = [
+  'state',
+  'ovsdb',
+  'bridge',
+  'nic-policy',
+  'attachments',
+  'device-plugin',
+  'flow-sampler',
+  'cni-server',
+  'metrics',
+  // The last checkpoint: a signal that came while the listeners opened stops here.
+  'ready',
+] as const;
 
 /**
  * The node agent: one OVSDB connection, the NIC cache, the attachment service behind the
- * CNI server. Start-up order: state dir, OVSDB (retrying), bridge and other_config, NICs,
- * reconcile of attachments left from before, then the CNI socket opens.
+ * CNI server. Start-up runs START_STEPS in order; each step registers the close of what it
+ * opened, so a failure or a signal between steps closes exactly what is open.
  */
 export class Agent {
-  private cniServer: CniServer | null = null;
-  private metricsServer: MetricsServer | null = null;
-  sampler: FlowSampler | null = null;
   private stopping: Promise<void> | null = null;
 
-  private constructor(
-    readonly config: AgentConfig,
-    readonly logger: Logger,
-    readonly client: OvsdbClient,
-    readonly vswitch: Vswitch,
-    readonly nics: NicCache,
-    readonly attachments: AttachmentService,
-    private readonly opts: AgentOptions,
-    readonly nicStatus: PfPolicyStatus[],
-    readonly devicePlugin: DevicePluginManager | null,
-    readonly metrics: AgentMetrics,
-    private readonly runner: CommandRunner,
-    private readonly nicCtx: NicContext,
-  ) {}
+  private constructor(readonly parts: AgentParts) {}
+
+  get config(): AgentConfig {
+    return this.parts.config;
+  }
 
   static async start(config: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
     const logger = opts.logger ?? createLogger('ovs-offload-agent');
     const runner = opts.runner ?? new ExecaRunner();
-    const sysfs = new SysFs(config.sysfsRoot);
-    const ip = new Ip(runner);
-    const signal = opts.signal;
-    // What start-up has opened so far, closed newest first if a later step fails (or a
-    // signal asks us to stop): a half-started agent must not keep serving or block exit.
-    const opened: { what: string; close: () => Promise<unknown> }[] = [];
-    const checkpoint = () => signal?.throwIfAborted();
+    const s = new Startup(logger, opts.signal, opts.beforeStep);
     try {
-      const store = new StateStore(config.stateDir, logger);
-      await store.init();
-      const client = new OvsdbClient(config.ovs.db, {
-        logger: logger.child({ component: 'ovsdb' }),
-      });
-      opened.push({ what: 'OVSDB client', close: () => client.close() });
-      for (let attempt = 1; ; attempt++) {
-        checkpoint();
-        try {
-          await client.waitConnected(5_000);
-          break;
-        } catch (err) {
-          logger.warn({ db: config.ovs.db, attempt, err: errorMessage(err) }, 'waiting for OVSDB');
-        }
-      }
-      const vswitch = new Vswitch(client, {
-        owner: config.nodeName,
-        logger: logger.child({ component: 'vswitch' }),
-      });
-      opened.push({ what: 'vswitch monitor', close: () => vswitch.close() });
-      const ids = await vswitch.getExternalIds();
-      // OVN's own convention tells which datapath br-int belongs on (netdev for OVS-DPDK).
-      const datapathType = ids['ovn-bridge-datapath-type'];
-      await vswitch.ensureBridge(config.ovs.bridge, datapathType ? { datapathType } : {});
-      await applyOffloadConfig(vswitch, config, logger);
-      checkpoint();
-
-      const ipSource =
-        opts.ipSource ??
-        (config.kubernetes
-          ? new KubeOvnIpSource(
-              kubernetesPodApi(config.kubernetes.kubeconfig),
-              config.kubernetes.annotationWaitMs,
-              logger.child({ component: 'kube-ovn' }),
-            )
-          : undefined);
-      const nicCtx = { sysfs, runner, logger: logger.child({ component: 'nic' }) };
-      const inUse = new Set<string>();
-      for (const st of await store.list()) {
-        if (st.addCompleted && (await netnsExists(st.netns))) inUse.add(st.vf.pci);
-      }
-      const nicStatus = await reconcileNics(nicCtx, config.nics, {
-        vswitch,
-        owner: config.nodeName,
-        logger: nicCtx.logger,
-        vfsInUse: inUse,
-        ...(signal ? { signal } : {}),
-      });
-      checkpoint();
-      const nics = new NicCache(nicCtx, config.nics, nicCtx.logger);
-      await nics.refresh();
-      const attachments = new AttachmentService({
-        config,
-        vswitch,
-        nics,
-        ip,
+      const store = await s.step('state', () => openStateStore(config, logger));
+      const client = await s.step('ovsdb', () => openOvsdb(config, logger, s));
+      const vswitch = await s.step('bridge', () => openBridge(config, logger, client, s));
+      const nicCtx = {
+        sysfs: new SysFs(config.sysfsRoot),
         runner,
-        store,
-        logger: logger.child({ component: 'cni' }),
-        ...(ipSource ? { ipSource } : {}),
-        ovsdbReady: () => client.isConnected,
-      });
-      const rec = await attachments.reconcile();
-      logger.info(rec, 'attachments reconciled');
-      checkpoint();
-      const devicePlugin = config.devicePlugin
-        ? await startDevicePlugin(config, sysfs, runner, logger)
-        : null;
-      if (devicePlugin) opened.push({ what: 'device plugin', close: () => devicePlugin.stop() });
+        logger: logger.child({ component: 'nic' }),
+      };
+      const { nics, nicStatus } = await s.step('nic-policy', () =>
+        applyNicPolicy(config, nicCtx, vswitch, store, opts.signal),
+      );
+      const attachments = await s.step('attachments', () =>
+        reconcileAttachments(
+          config,
+          logger,
+          { client, vswitch, nics, runner, store, s },
+          opts.ipSource,
+        ),
+      );
+      const devicePlugin = await s.step('device-plugin', () =>
+        startDevicePlugin(config, nicCtx, logger, s),
+      );
       const metrics = new AgentMetrics({
         attachments: () => attachments.attachments(),
+        pendingUndos: () => attachments.pendingUndos().length,
         pools: () => devicePlugin?.pools() ?? [],
         eswitchModes: () =>
           nics.managed().map((pf) => ({ pf, mode: nics.pf(pf)?.eswitchMode ?? null })),
       });
-      const agent = new Agent(
+      const sampler = await s.step('flow-sampler', async () => {
+        const sampler = new FlowSampler(
+          runner,
+          config.metrics.flowSampleIntervalMs,
+          (byPort) =>
+            metrics.setFlowSample(
+              byPort,
+              attachments.attachments().flatMap((a) => (a.representor ? [a.representor] : [])),
+            ),
+          logger.child({ component: 'flows' }),
+        );
+        s.onClose('flow sampler', async () => sampler.stop());
+        sampler.start();
+        return sampler;
+      });
+      const agent = new Agent({
         config,
         logger,
+        runner,
+        nicCtx,
         client,
         vswitch,
         nics,
-        attachments,
-        opts,
         nicStatus,
+        attachments,
         devicePlugin,
         metrics,
-        runner,
-        nicCtx,
-      );
-      const sampler = new FlowSampler(
-        runner,
-        config.metrics.flowSampleIntervalMs,
-        (byPort) =>
-          metrics.setFlowSample(
-            byPort,
-            attachments.attachments().flatMap((a) => (a.representor ? [a.representor] : [])),
-          ),
-        logger.child({ component: 'flows' }),
-      );
-      agent.sampler = sampler;
-      opened.push({ what: 'flow sampler', close: async () => sampler.stop() });
-      sampler.start();
-      const cniServer = new CniServer(
-        config.cni.socket,
-        {
-          add: (r) => attachments.add(r),
-          del: (r) => attachments.del(r),
-          check: (r) => attachments.check(r),
-          gc: (r) => attachments.gc(r),
-          status: () => attachments.status(),
-          state: () => agent.status(),
-        },
-        logger.child({ component: 'cni-server' }),
-        (op, outcome, seconds, code) => metrics.observeCni(op, outcome, seconds, code),
-      );
-      agent.cniServer = cniServer;
-      await cniServer.start();
-      opened.push({ what: 'CNI server', close: () => cniServer.stop(0) });
-      if (config.metrics.listen !== null) {
-        const metricsServer = new MetricsServer(
-          config.metrics.listen,
-          metrics,
-          () => agent.status(),
-          () => client.isConnected,
-          logger.child({ component: 'metrics' }),
-        );
-        agent.metricsServer = metricsServer;
-        await metricsServer.start();
-      }
-      checkpoint();
+        sampler,
+        startup: s,
+        stopGraceMs: opts.stopGraceMs ?? 30_000,
+      });
+      await s.step('cni-server', () => agent.startCniServer());
+      await s.step('metrics', () => agent.startMetricsServer());
+      await s.step('ready', async () => undefined);
       logger.info(
         { node: config.nodeName, bridge: config.ovs.bridge, pfs: nics.managed() },
         'agent ready',
       );
       return agent;
     } catch (err) {
-      for (const o of opened.reverse()) {
-        await o
-          .close()
-          .catch((e: unknown) =>
-            logger.warn({ what: o.what, err: errorMessage(e) }, 'close after failed start'),
-          );
-      }
+      await s.closeAll(0);
       throw err;
     }
+  }
+
+  private async startCniServer(): Promise<void> {
+    const { attachments, logger, metrics, startup } = this.parts;
+    const server = new CniServer(
+      this.config.cni.socket,
+      {
+        add: (r) => attachments.add(r),
+        del: (r) => attachments.del(r),
+        check: (r) => attachments.check(r),
+        gc: (r) => attachments.gc(r),
+        status: () => attachments.status(),
+        state: () => this.status(),
+      },
+      logger.child({ component: 'cni-server' }),
+      (op, outcome, seconds, code) => metrics.observeCni(op, outcome, seconds, code),
+    );
+    await server.start();
+    startup.onClose('CNI server', (graceMs) => server.stop(graceMs));
+  }
+
+  private async startMetricsServer(): Promise<void> {
+    const { config, metrics, client, logger, startup } = this.parts;
+    if (config.metrics.listen === null) return;
+    const server = new MetricsServer(
+      config.metrics.listen,
+      metrics,
+      () => this.status(),
+      () => client.isConnected,
+      logger.child({ component: 'metrics' }),
+    );
+    // Registered before it listens: a listen that fails half-way still gets closed.
+    startup.onClose('metrics server', () => server.stop());
+    await server.start();
   }
 
   private offloadCache: { at: number; report: Promise<OffloadReport | null> } | null = null;
@@ -229,47 +209,47 @@ export class Agent {
   private offloadReport(): Promise<OffloadReport | null> {
     const now = Date.now();
     if (this.offloadCache && now - this.offloadCache.at < 10_000) return this.offloadCache.report;
-    const report = checkLive({
-      runner: this.runner,
-      vswitch: this.vswitch,
-      nicCtx: this.nicCtx,
-      timeoutMs: 10_000,
-      logger: this.logger,
-    }).catch((err: unknown) => {
-      this.logger.warn({ err: errorMessage(err) }, 'offload verdict unavailable');
-      return null;
-    });
+    const { runner, vswitch, nicCtx, logger } = this.parts;
+    const report = checkLive({ runner, vswitch, nicCtx, timeoutMs: 10_000, logger }).catch(
+      (err: unknown) => {
+        logger.warn({ err: errorMessage(err) }, 'offload verdict unavailable');
+        return null;
+      },
+    );
     this.offloadCache = { at: now, report };
     return report;
   }
 
   /** The node status document (GET /api/v1/state and /status). */
-  async status(): Promise<unknown> {
+  async status(): Promise<AgentStatus> {
+    const { config, client, nics, nicStatus, devicePlugin, attachments } = this.parts;
     const report = await this.offloadReport();
     const byPort = new Map((report?.ports ?? []).map((p) => [p.port, p]));
+    const pending = new Map(attachments.pendingUndos().map((p) => [p.key, p]));
     return {
-      node: this.config.nodeName,
-      ovsdb: { endpoint: this.config.ovs.db, connected: this.client.isConnected },
-      bridge: this.config.ovs.bridge,
-      pfs: this.nics.managed().map((pci) => {
-        const pf = this.nics.pf(pci);
+      node: config.nodeName,
+      ovsdb: { endpoint: config.ovs.db, connected: client.isConnected },
+      bridge: config.ovs.bridge,
+      pfs: nics.managed().map((pci) => {
+        const pf = nics.pf(pci);
         return {
           pci,
           netdev: pf?.netdev ?? null,
           eswitchMode: pf?.eswitchMode ?? null,
           numVfs: pf?.numVfs ?? null,
           vfs: (pf?.vfs ?? []).map((v) => ({
-            index: v.index,
+            vfIndex: v.index,
             pci: v.pci,
             driver: v.driver,
             representor: v.representor,
           })),
         };
       }),
-      nicPolicies: this.nicStatus,
-      devicePlugin: this.devicePlugin?.pools() ?? null,
-      attachments: this.attachments.attachments().map((s) => {
+      nicPolicies: nicStatus,
+      devicePlugin: devicePlugin?.pools() ?? null,
+      attachments: attachments.attachments().map((s) => {
         const port = s.representor ? byPort.get(s.representor) : undefined;
+        const undo = pending.get(`${s.containerID}/${s.ifName}`);
         return {
           containerID: s.containerID,
           ifName: s.ifName,
@@ -281,6 +261,7 @@ export class Agent {
           ifaceId: s.ifaceId,
           netns: s.netns,
           addCompleted: s.addCompleted,
+          pendingUndo: undo ? { attempts: undo.attempts, lastError: undo.lastError } : null,
           offload: port
             ? {
                 verdict: port.verdict,
@@ -297,35 +278,137 @@ export class Agent {
   /** Stops accepting, lets in-flight requests finish (bounded), closes everything. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      this.logger.info('agent stopping');
-      await this.cniServer?.stop(this.opts.stopGraceMs ?? 30_000);
-      this.sampler?.stop();
-      await this.metricsServer?.stop();
-      await this.devicePlugin
-        ?.stop()
-        .catch((err: unknown) =>
-          this.logger.warn({ err: errorMessage(err) }, 'device plugin stop'),
-        );
-      await this.vswitch.close().catch(() => undefined);
-      await this.client.close().catch(() => undefined);
-      this.logger.info('agent stopped');
+      this.parts.logger.info('agent stopping');
+      await this.parts.startup.closeAll(this.parts.stopGraceMs);
+      this.parts.logger.info('agent stopped');
     })();
     return this.stopping;
   }
 }
 
+async function openStateStore(config: AgentConfig, logger: Logger): Promise<StateStore> {
+  const store = new StateStore(config.stateDir, logger);
+  await store.init();
+  return store;
+}
+
+/** One OVSDB connection for the agent's life; start-up waits (with backoff) until it is up. */
+async function openOvsdb(config: AgentConfig, logger: Logger, s: Startup): Promise<OvsdbClient> {
+  const client = new OvsdbClient(config.ovs.db, { logger: logger.child({ component: 'ovsdb' }) });
+  s.onClose('OVSDB client', () => client.close());
+  for (let attempt = 1; ; attempt++) {
+    s.checkpoint();
+    try {
+      await client.waitConnected(5_000);
+      return client;
+    } catch (err) {
+      logger.warn({ db: config.ovs.db, attempt, err: errorMessage(err) }, 'waiting for OVSDB');
+    }
+  }
+}
+
+/** The vswitch API (its monitor), the pod bridge, and other_config hw-offload/tc-policy. */
+async function openBridge(
+  config: AgentConfig,
+  logger: Logger,
+  client: OvsdbClient,
+  s: Startup,
+): Promise<Vswitch> {
+  const vswitch = new Vswitch(client, {
+    owner: config.nodeName,
+    logger: logger.child({ component: 'vswitch' }),
+  });
+  s.onClose('vswitch monitor', () => vswitch.close());
+  const ids = await vswitch.getExternalIds();
+  // OVN's own convention tells which datapath br-int belongs on (netdev for OVS-DPDK).
+  const datapathType = ids['ovn-bridge-datapath-type'];
+  await vswitch.ensureBridge(config.ovs.bridge, datapathType ? { datapathType } : {});
+  await applyOffloadConfig(vswitch, config, logger);
+  return vswitch;
+}
+
+/** Brings nics[] PFs to their policy, refusing changes under VFs that pods use. */
+async function applyNicPolicy(
+  config: AgentConfig,
+  nicCtx: NicContext & { logger: Logger },
+  vswitch: Vswitch,
+  store: StateStore,
+  signal: AbortSignal | undefined,
+): Promise<{ nics: NicCache; nicStatus: PfPolicyStatus[] }> {
+  const inUse = new Set<string>();
+  for (const st of await store.list()) {
+    if (st.addCompleted && (await netnsExists(st.netns))) inUse.add(st.vf.pci);
+  }
+  const nicStatus = await reconcileNics(nicCtx, config.nics, {
+    vswitch,
+    owner: config.nodeName,
+    logger: nicCtx.logger,
+    vfsInUse: inUse,
+    ...(signal ? { signal } : {}),
+  });
+  const nics = new NicCache(nicCtx, config.nics, nicCtx.logger);
+  await nics.refresh();
+  return { nics, nicStatus };
+}
+
+/** The attachment service over the state files, with what a crash left undone undone. */
+async function reconcileAttachments(
+  config: AgentConfig,
+  logger: Logger,
+  d: {
+    client: OvsdbClient;
+    vswitch: Vswitch;
+    nics: NicCache;
+    runner: CommandRunner;
+    store: StateStore;
+    s: Startup;
+  },
+  ipSource: IpSource | undefined,
+): Promise<AttachmentService> {
+  const source =
+    ipSource ??
+    (config.kubernetes
+      ? new KubeOvnIpSource(
+          kubernetesPodApi(config.kubernetes.kubeconfig),
+          config.kubernetes.annotationWaitMs,
+          logger.child({ component: 'kube-ovn' }),
+        )
+      : undefined);
+  const attachments = new AttachmentService({
+    config,
+    vswitch: d.vswitch,
+    nics: d.nics,
+    ip: new Ip(d.runner),
+    runner: d.runner,
+    store: d.store,
+    logger: logger.child({ component: 'cni' }),
+    ...(source ? { ipSource: source } : {}),
+    ovsdbReady: () => d.client.isConnected,
+  });
+  d.s.onClose('attachment retries', async () => attachments.close());
+  const rec = await attachments.reconcile();
+  logger.info(rec, 'attachments reconciled');
+  return attachments;
+}
+
 async function startDevicePlugin(
   config: AgentConfig,
-  sysfs: SysFs,
-  runner: CommandRunner,
+  nicCtx: NicContext,
   logger: Logger,
+  s: Startup,
 ): Promise<DevicePluginManager | null> {
   const section = config.devicePlugin;
   if (!section) return null;
   const settings = await loadDevicePluginSettings(section, files);
   const log = logger.child({ component: 'device-plugin' });
   for (const w of settings.warnings) log.warn(w);
-  const manager = new DevicePluginManager({ ...settings, sysfs, runner, logger: log });
+  const manager = new DevicePluginManager({
+    ...settings,
+    sysfs: nicCtx.sysfs,
+    runner: nicCtx.runner,
+    logger: log,
+  });
+  s.onClose('device plugin', () => manager.stop());
   await manager.start();
   return manager;
 }

@@ -36,6 +36,8 @@ export function countFlow(out: Map<string, PortFlows>, f: DpFlow): void {
 
 export interface MetricsSources {
   attachments(): { mode: 'offload' | 'legacy' }[];
+  /** Attachments whose undo failed and is being retried in the background. */
+  pendingUndos(): number;
   pools(): PoolStatus[];
   eswitchModes(): { pf: string; mode: string | null }[];
 }
@@ -76,6 +78,14 @@ export class AgentMetrics {
         const all = sources.attachments();
         this.set({ mode: 'offload' }, all.filter((a) => a.mode === 'offload').length);
         this.set({ mode: 'legacy' }, all.filter((a) => a.mode === 'legacy').length);
+      },
+    });
+    new Gauge({
+      name: 'ovs_offload_pending_undos',
+      help: 'Attachments whose undo failed (VF, port or lease not yet released) and is retried with backoff.',
+      registers,
+      collect() {
+        this.set(sources.pendingUndos());
       },
     });
     new Gauge({

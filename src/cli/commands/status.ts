@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { AgentStatusSchema } from '../../agent/status.js';
 import { getAgentState } from '../../cni/client.js';
 import { table } from '../table.js';
 import { parse } from '../usage.js';
@@ -8,64 +8,6 @@ const USAGE = `usage: ovs-offload status [--socket PATH] [--json]
   Asks the running agent (GET /api/v1/state on its CNI socket, default
   /run/ovs-offload/cni.sock) and prints the node: OVSDB, PFs and their policy, device plugin
   pools, attachments.`;
-
-const StateSchema = z
-  .object({
-    node: z.string(),
-    ovsdb: z.object({ endpoint: z.string(), connected: z.boolean() }).passthrough(),
-    bridge: z.string(),
-    pfs: z.array(
-      z
-        .object({
-          pci: z.string(),
-          netdev: z.string().nullable(),
-          eswitchMode: z.string().nullable(),
-          numVfs: z.number().nullable(),
-        })
-        .passthrough(),
-    ),
-    nicPolicies: z
-      .array(
-        z
-          .object({
-            policy: z.string(),
-            pci: z.string().nullable(),
-            ok: z.boolean(),
-            warnings: z.array(z.string()),
-            errors: z.array(z.string()),
-          })
-          .passthrough(),
-      )
-      .optional(),
-    devicePlugin: z
-      .array(
-        z
-          .object({
-            resourceName: z.string(),
-            registered: z.boolean(),
-            total: z.number(),
-            allocated: z.number(),
-            unhealthy: z.number(),
-          })
-          .passthrough(),
-      )
-      .nullable()
-      .optional(),
-    attachments: z.array(
-      z
-        .object({
-          pod: z.string(),
-          ifName: z.string(),
-          mode: z.string(),
-          vf: z.string(),
-          representor: z.string().nullable(),
-          ifaceId: z.string().nullable(),
-          offload: z.object({ verdict: z.string() }).passthrough().nullable().optional(),
-        })
-        .passthrough(),
-    ),
-  })
-  .passthrough();
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -79,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(raw, null, 2) + '\n');
     return 0;
   }
-  const s = StateSchema.parse(raw);
+  const s = AgentStatusSchema.parse(raw);
   const out: string[] = [];
   out.push(
     `node ${s.node}   OVSDB ${s.ovsdb.endpoint} ${s.ovsdb.connected ? 'connected' : 'NOT CONNECTED'}   bridge ${s.bridge}`,
