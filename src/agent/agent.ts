@@ -238,7 +238,7 @@ export class Agent {
           eswitchMode: pf?.eswitchMode ?? null,
           numVfs: pf?.numVfs ?? null,
           vfs: (pf?.vfs ?? []).map((v) => ({
-            vfIndex: v.index,
+            vfIndex: v.vfIndex,
             pci: v.pci,
             driver: v.driver,
             representor: v.representor,

@@ -77,9 +77,9 @@ export class NicCache {
     const entry: PfEntry = {
       policy,
       info,
-      vfIndexByPci: new Map(info.vfs.map((v) => [v.pci, v.index])),
+      vfIndexByPci: new Map(info.vfs.map((v) => [v.pci, v.vfIndex])),
       representors: new Map(
-        info.vfs.flatMap((v) => (v.representor ? [[v.index, v.representor] as const] : [])),
+        info.vfs.flatMap((v) => (v.representor ? [[v.vfIndex, v.representor] as const] : [])),
       ),
     };
     this.pfs.set(pci, entry);

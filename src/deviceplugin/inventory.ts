@@ -65,7 +65,7 @@ export function fromInventory(inv: Inventory, extras: InventoryExtras): NodeSnap
         driver: vf.driver,
         pfPci: pf.pci,
         pfName: pf.netdev,
-        vfIndex: vf.index,
+        vfIndex: vf.vfIndex,
         numa: vf.numa ?? pf.numa,
         linkType: linkTypeName(vfType ?? pfType),
         rdma: vf.rdma,
@@ -121,7 +121,7 @@ export class SysfsSnapshotSource implements SnapshotSource {
       inv.pfs.map((pf) => [
         pf.pci,
         {
-          virtfns: signatureOf(pf.vfs.map((v) => `virtfn${v.index}`)),
+          virtfns: signatureOf(pf.vfs.map((v) => `virtfn${v.vfIndex}`)),
           net: signatureOf(pf.netdevs.map((n) => n.name)),
           drivers: new Map(pf.vfs.map((v) => [v.pci, v.driver])),
         },

@@ -168,7 +168,7 @@ async function runStep(
   switch (step.op) {
     case 'setNumVfs': {
       const prevCount = pf.numVfs;
-      const prevDrivers = new Map(pf.vfs.map((v) => [v.index, v.driver]));
+      const prevDrivers = new Map(pf.vfs.map((v) => [v.vfIndex, v.driver]));
       // Registered before the write: N→M writes 0 first, so a failure half-way (M refused,
       // or the VFs never appearing) has already destroyed the N VFs to restore.
       st.undo.push({
@@ -217,7 +217,7 @@ async function runStep(
       return;
     case 'hwTcOffload': {
       const ready = await waitForRepresentors(ctx, pf.pci, opts);
-      const missing = ready.vfs.filter((v) => v.representor === null).map((v) => v.index);
+      const missing = ready.vfs.filter((v) => v.representor === null).map((v) => v.vfIndex);
       if (ready.uplink === null) st.warnings.push(`${pf.pci}: no uplink representor found`);
       if (missing.length > 0) {
         st.warnings.push(`${pf.pci}: VF ${missing.join(', ')} without a representor`);
@@ -262,7 +262,7 @@ async function restoreDrivers(
   const t = opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs };
   const now = await readPf(ctx, pci, opts);
   for (const vf of now.vfs) {
-    const want = drivers.get(vf.index);
+    const want = drivers.get(vf.vfIndex);
     if (want === undefined || want === vf.driver) continue;
     if (want === null) await unbindDriver(ctx, vf.pci, t);
     else await bindDriver(ctx, vf.pci, want, t);

@@ -85,7 +85,7 @@ function parseVf(
   const netdevs = (fn?.netdevs ?? []).map(netdevInfo);
   const own = pickPfNetdev(netdevs);
   return {
-    index,
+    vfIndex: index,
     pci,
     vendor: hexId(fn?.vendor ?? null),
     device: hexId(fn?.device ?? null),

@@ -33,7 +33,7 @@ export interface NetdevInfo {
 
 export interface VfInfo {
   /** N of the PF's `virtfnN` link. */
-  index: number;
+  vfIndex: number;
   pci: string;
   /** 4 lowercase hex digits, no `0x`. */
   vendor: string | null;

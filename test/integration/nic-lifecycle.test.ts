@@ -32,7 +32,7 @@ describe('VF lifecycle on the emulated NIC', () => {
     // No sync(): setNumVfs itself waited until the VFs and their netdevs were there.
     let pf = await readPf(ctx, PF);
     expect(pf.numVfs).toBe(4);
-    expect(pf.vfs.map((v) => [v.index, v.driver, v.netdev !== null])).toEqual([
+    expect(pf.vfs.map((v) => [v.vfIndex, v.driver, v.netdev !== null])).toEqual([
       [0, 'iavf', true],
       [1, 'iavf', true],
       [2, 'iavf', true],

@@ -32,7 +32,7 @@ export function inventoryJson(inv: Inventory): unknown {
       eswitchMode: pf.eswitchMode,
       uplink: pf.uplink,
       vfs: pf.vfs.map((vf) => ({
-        index: vf.index,
+        index: vf.vfIndex,
         pci: vf.pci,
         netdev: vf.netdev,
         driver: vf.driver,
@@ -79,7 +79,7 @@ export function inventoryTable(inv: Inventory): string {
       const rows = [['VF', 'PCI', 'NETDEV', 'DRIVER', 'MAC', 'LINK', 'REPRESENTOR']];
       for (const vf of pf.vfs) {
         rows.push([
-          String(vf.index),
+          String(vf.vfIndex),
           vf.pci,
           d(vf.netdev),
           d(vf.driver),

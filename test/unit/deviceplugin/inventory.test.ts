@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromInventory, linkTypeName, portUp } from '../../../src/deviceplugin/inventory.js';
 import type { Inventory, PfInfo, VfInfo } from '../../../src/vf/index.js';
 
-const vfInfo = (over: Partial<VfInfo> & { index: number; pci: string }): VfInfo => ({
+const vfInfo = (over: Partial<VfInfo> & { vfIndex: number; pci: string }): VfInfo => ({
   vendor: '15b3',
   device: '1018',
   driver: 'mlx5_core',
@@ -51,7 +51,7 @@ describe('inventory → device plugin model', () => {
         pfInfo({
           vfs: [
             vfInfo({
-              index: 0,
+              vfIndex: 0,
               pci: '0000:03:00.2',
               netdev: 'enp3s0f0v0',
               representor: 'enp3s0f0np0_0',
@@ -59,7 +59,13 @@ describe('inventory → device plugin model', () => {
               rdmaDevices: ['mlx5_4'],
               iommuGroup: 20,
             }),
-            vfInfo({ index: 1, pci: '0000:03:00.3', driver: 'vfio-pci', iommuGroup: 21, numa: 0 }),
+            vfInfo({
+              vfIndex: 1,
+              pci: '0000:03:00.3',
+              driver: 'vfio-pci',
+              iommuGroup: 21,
+              numa: 0,
+            }),
           ],
         }),
       ],

@@ -157,7 +157,7 @@ describe('planEswitch', () => {
 
   it('finishes an interrupted mlx5 bring-up: VFs left without a driver are probed again', () => {
     const vf = (i: number, driver: string | null) =>
-      ({ index: i, pci: `0000:03:00.${i + 2}`, driver }) as PfInfo['vfs'][number];
+      ({ vfIndex: i, pci: `0000:03:00.${i + 2}`, driver }) as PfInfo['vfs'][number];
     const state = pf({
       numVfs: 2,
       eswitchMode: 'switchdev',

@@ -139,7 +139,7 @@ describe('inventory: ConnectX-5, two PFs sharing one switch id', () => {
       carrier: true,
       mac: 'b8:59:9f:ce:2c:ea',
     });
-    expect(pf0!.vfs.map((v) => [v.index, v.pci, v.netdev, v.representor])).toEqual([
+    expect(pf0!.vfs.map((v) => [v.vfIndex, v.pci, v.netdev, v.representor])).toEqual([
       [0, '0000:d8:00.2', 'enp216s0f0v0', 'enp216s0f0_0'],
       [1, '0000:d8:00.3', 'enp216s0f0v1', 'enp216s0f0_1'],
       [2, '0000:d8:00.4', 'enp216s0f0v2', 'enp216s0f0_2'],
@@ -160,7 +160,7 @@ describe('inventory: ConnectX-5, two PFs sharing one switch id', () => {
     expect(pf1!.vfs.map((v) => v.representor)).toEqual(['enp216s0f1_0', 'enp216s0f1_1']);
     expect(findVf(inv, '0000:D8:01.3')).toMatchObject({
       pf: { pci: '0000:d8:00.1' },
-      vf: { index: 1 },
+      vf: { vfIndex: 1 },
     });
     expect(findVf(inv, '0000:d8:00.1')).toBeUndefined();
     expect(runner.lines()).toEqual(
@@ -323,7 +323,7 @@ describe('inventory: other vendors and layouts', () => {
       ctxOf(t, devlinkRunner({ eswitch: { '0000:3b:00.0': 'switchdev' } })),
     );
     const vfs = inv.pfs[0]!.vfs;
-    expect(vfs.map((v) => v.index)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(vfs.map((v) => v.vfIndex)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(vfs[2]!.pci).toBe('0000:3b:00.4');
     expect(vfs[10]!.pci).toBe('0000:3b:01.4');
     expect(vfs[10]!.representor).toBe('ens1f0npf0vf10');
@@ -513,7 +513,7 @@ describe('inventory: parseInventory is pure', () => {
       ports: { none: 'not asked' },
     };
     const pf = parseInventory(snap).pfs[0]!;
-    expect(pf.vfs.map((v) => v.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(pf.vfs.map((v) => v.vfIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(pf.vfs[10]!.pci).toBe('0000:51:02.2');
     expect(pf.vfs[2]).toMatchObject({
       pci: '0000:51:01.2',
