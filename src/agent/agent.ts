@@ -8,6 +8,7 @@ import {
   ExecaRunner,
   files,
   Ip,
+  NotFoundError,
   SysFs,
   type CommandRunner,
   type Logger,
@@ -18,12 +19,14 @@ import { AttachmentService } from './attach/service.js';
 import { CniServer } from './cni-server.js';
 import type { AgentConfig } from './config.js';
 import { FlowSampler } from './flow-sampler.js';
-import { KubeOvnIpSource, kubernetesPodApi } from './kubeovn.js';
+import { KubeOvnIpSource, kubernetesPodApi, kubernetesSubnetApi } from './kubeovn.js';
 import { MetricsServer } from './metrics-server.js';
 import { AgentMetrics } from './metrics.js';
 import { NicCache } from './nic-cache.js';
 import { reconcileNics, type PfPolicyStatus } from './nic-reconcile.js';
 import { netnsExists } from './podnet.js';
+import { kubernetesPodWatchSource, PodWatcher, type PodWatchSource } from './pod-watch.js';
+import { reapplyBandwidth } from './attach/bandwidth.js';
 import { Startup } from './startup.js';
 import { StateStore } from './state.js';
 import type { AgentStatus } from './status.js';
@@ -32,6 +35,8 @@ export interface AgentOptions {
   logger?: Logger;
   runner?: CommandRunner;
   ipSource?: IpSource;
+  /** This node's pods for the pod watch (default: the `kubernetes` section's API server). */
+  podWatch?: PodWatchSource;
   /** How long to wait for in-flight CNI requests on stop. */
   stopGraceMs?: number;
   /** Aborts start-up between steps (SIGTERM while the NIC is being brought up). */
@@ -65,6 +70,8 @@ export const START_STEPS = [
   'bridge',
   'nic-policy',
   'attachments',
+  // Kube-OVN's rate annotations changed on a running pod: applied within seconds.
+  'pod-watch',
   'device-plugin',
   'flow-sampler',
   'cni-server',
@@ -110,6 +117,9 @@ export class Agent {
           { client, vswitch, nics, runner, store, s },
           opts.ipSource,
         ),
+      );
+      await s.step('pod-watch', async () =>
+        startPodWatch(config, logger, { vswitch, attachments, s }, opts.podWatch),
       );
       const devicePlugin = await s.step('device-plugin', () =>
         startDevicePlugin(config, nicCtx, logger, s),
@@ -372,8 +382,10 @@ async function reconcileAttachments(
           kubernetesPodApi(config.kubernetes.kubeconfig),
           config.kubernetes.annotationWaitMs,
           logger.child({ component: 'kube-ovn' }),
+          kubernetesSubnetApi(config.kubernetes.kubeconfig),
         )
       : undefined);
+  const pods = config.kubernetes ? kubernetesPodApi(config.kubernetes.kubeconfig) : null;
   const attachments = new AttachmentService({
     config,
     vswitch: d.vswitch,
@@ -383,12 +395,63 @@ async function reconcileAttachments(
     store: d.store,
     logger: logger.child({ component: 'cni' }),
     ...(source ? { ipSource: source } : {}),
+    pods,
     ovsdbReady: () => d.client.isConnected,
   });
   d.s.onClose('attachment retries', async () => attachments.close());
   const rec = await attachments.reconcile();
   logger.info(rec, 'attachments reconciled');
+  try {
+    // Rate-limit rows of ports removed behind our back (ovs-vsctl del-port, a lost state dir).
+    await d.vswitch.sweepOrphanQos();
+  } catch (err) {
+    logger.warn({ err: errorMessage(err) }, 'could not delete unreferenced QoS rows');
+  }
   return attachments;
+}
+
+/**
+ * Kube-OVN re-applies a pod's rate annotations when they change (pkg/daemon/controller.go
+ * enqueueUpdatePod → controller_linux.go handlePod → SetInterfaceBandwidth): so does the
+ * agent, from a watch on this node's pods, for the attachments it holds. Only with a
+ * `kubernetes` section (or an injected source).
+ */
+async function startPodWatch(
+  config: AgentConfig,
+  logger: Logger,
+  d: { vswitch: Vswitch; attachments: AttachmentService; s: Startup },
+  injected: PodWatchSource | undefined,
+): Promise<PodWatcher | null> {
+  if (!injected && !config.kubernetes) return null;
+  const source =
+    injected ?? kubernetesPodWatchSource(config.kubernetes?.kubeconfig, config.nodeName);
+  const log = logger.child({ component: 'pod-watch' });
+  const watcher = new PodWatcher(
+    source,
+    async (pod) => {
+      for (const st of d.attachments.attachments()) {
+        if (st.pod.namespace !== pod.namespace || st.pod.name !== pod.name) continue;
+        // A pod of the same name but another uid is a new pod: its own ADD is coming.
+        if (!st.addCompleted || (st.pod.uid && pod.uid && st.pod.uid !== pod.uid)) continue;
+        try {
+          await reapplyBandwidth({ vswitch: d.vswitch, logger: log }, st, pod.annotations);
+        } catch (err) {
+          // A DEL took the port meanwhile: nothing to limit.
+          if (err instanceof NotFoundError) continue;
+          throw err;
+        }
+      }
+    },
+    log,
+  );
+  // An ADD that completes after the watch saw the pod's latest annotations re-applies them:
+  // ADD read the pod before, and an event in between was skipped (ADD not complete yet).
+  d.attachments.onChange((e) => {
+    if (e.op === 'add') watcher.redeliver(e.state.pod.namespace, e.state.pod.name);
+  });
+  d.s.onClose('pod watch', () => watcher.close());
+  watcher.start();
+  return watcher;
 }
 
 async function startDevicePlugin(

@@ -51,9 +51,12 @@ export async function netnsExists(p: string): Promise<boolean> {
   return p !== '' && (await probeNetns(p)).kind === 'nsfs';
 }
 
-/** Every link of a netns with details (`parentbus`/`parentdev` need `-d`). */
-export async function listLinks(ip: Ip, ns: Netns): Promise<PodLink[]> {
-  const r = await ip.run(ns, ['-d', '-j', 'link', 'show']);
+/**
+ * Every link of a netns; `details` adds `parentbus`/`parentdev` (`-d`), which costs the
+ * kernel more per link: only identity checks ask for it.
+ */
+export async function listLinks(ip: Ip, ns: Netns, details = true): Promise<PodLink[]> {
+  const r = await ip.run(ns, [...(details ? ['-d'] : []), '-j', 'link', 'show']);
   const parsed = z.array(LinkSchema).safeParse(JSON.parse(r.stdout.trim() || '[]'));
   if (!parsed.success)
     throw new Error(`ip -d -j link show ${describeNetns(ns)}: unexpected output`);
@@ -121,13 +124,20 @@ export async function configureInPod(
   ip: Ip,
   podNetns: string,
   ifName: string,
-  opts: { mac?: string | undefined; mtu?: number | undefined; addresses?: CniResult | null },
+  opts: {
+    mac?: string | undefined;
+    mtu?: number | undefined;
+    addresses?: CniResult | null;
+    /** Routes without `gw` are on-link (Kube-OVN) rather than via the address's gateway. */
+    routesOnLink?: boolean;
+  },
 ): Promise<void> {
   const lines: string[][] = [];
   if (opts.mac) lines.push(['link', 'set', 'dev', ifName, 'address', opts.mac]);
   if (opts.mtu) lines.push(['link', 'set', 'dev', ifName, 'mtu', String(opts.mtu)]);
   lines.push(['link', 'set', 'dev', ifName, 'up']);
-  if (opts.addresses) lines.push(...addressLines(ifName, opts.addresses));
+  if (opts.addresses)
+    lines.push(...addressLines(ifName, opts.addresses, { onLink: opts.routesOnLink ?? false }));
   await ip.batch(netnsFromPath(podNetns), lines);
 }
 
@@ -162,8 +172,18 @@ export async function renameAtHome(
   await ip.batch(null, lines);
 }
 
-/** `ip` lines for the addresses and routes of an IPAM result on the pod interface. */
-export function addressLines(ifName: string, result: CniResult): string[][] {
+/**
+ * `ip` lines for the addresses and routes of a result on the pod interface. Routes in order
+ * with `ip route replace`, as Kube-OVN applies them (netlink.RouteReplace): a later route
+ * with an earlier one's destination replaces it. A route without `gw` goes via the gateway of
+ * its family (an IPAM result: the CNI spec leaves it to the plugin) or, with `onLink`, is
+ * on-link (Kube-OVN's routes).
+ */
+export function addressLines(
+  ifName: string,
+  result: CniResult,
+  opts: { onLink?: boolean } = {},
+): string[][] {
   const lines: string[][] = [];
   for (const a of result.ips ?? []) {
     // No DAD for IPv6: the address is ours by IPAM, and a tentative address would make
@@ -177,12 +197,15 @@ export function addressLines(ifName: string, result: CniResult): string[][] {
   for (const r of result.routes ?? []) {
     const gw =
       r.gw ??
-      (result.ips ?? []).find((a) => a.gateway && a.address.includes(':') === r.dst.includes(':'))
-        ?.gateway;
+      (opts.onLink
+        ? undefined
+        : (result.ips ?? []).find(
+            (a) => a.gateway && a.address.includes(':') === r.dst.includes(':'),
+          )?.gateway);
     lines.push(
       gw
-        ? ['route', 'add', r.dst, 'via', gw, 'dev', ifName]
-        : ['route', 'add', r.dst, 'dev', ifName],
+        ? ['route', 'replace', r.dst, 'via', gw, 'dev', ifName]
+        : ['route', 'replace', r.dst, 'dev', ifName],
     );
   }
   return lines;

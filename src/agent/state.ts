@@ -29,10 +29,35 @@ export const AttachmentStateSchema = z.object({
     originalMac: z.string().nullable(),
     originalMtu: z.number().int().nullable(),
     driver: z.string().nullable(),
+    /**
+     * Offload mode: the VF's administrative MAC (vfinfo_list through the PF) before ADD set
+     * one; restored on DEL. Absent: ADD set none (or the state predates this field).
+     */
+    adminMacBefore: z.string().optional(),
   }),
+  /** The representor's MTU before ADD set its mtu_request; restored on DEL. */
+  representorMtuBefore: z.number().int().optional(),
   representor: z.string().nullable(),
   bridge: z.string().nullable(),
   ifaceId: z.string().nullable(),
+  /**
+   * Where the representor's rate limits come from (attach/bandwidth.ts): the Kube-OVN
+   * provider whose annotations the pod watch re-applies, and runtimeConfig.bandwidth as ADD
+   * received it. Absent: offload mode never got that far (or the state predates it).
+   */
+  bandwidth: z
+    .object({
+      provider: z.string().nullable(),
+      runtime: z
+        .object({
+          ingressRate: z.number().optional(),
+          ingressBurst: z.number().optional(),
+          egressRate: z.number().optional(),
+          egressBurst: z.number().optional(),
+        })
+        .nullable(),
+    })
+    .optional(),
   /** Legacy VF knobs as they were before ADD, restored on DEL. */
   knobsBefore: z
     .object({

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { CniCode, CniError } from './errors.js';
 import { formatIssues } from './issues.js';
 import { byteLength, CNI_NAME_RE, ifNameProblem, SOCKET_PATH_MAX_BYTES } from './names.js';
+import { parseCidr, parseIp } from './ip.js';
 
 /**
  * The NetConf of `type: ovs-offload-cni` (docs/cni.md). zod/mini keeps the front end's
@@ -30,6 +31,16 @@ const onOff = oneOf(['on', 'off']);
 
 const obj = <T extends Parameters<typeof z.looseObject>[0]>(shape: T) =>
   z.looseObject(shape, { error: 'must be an object' });
+/** A non-negative whole number a JSON number carries exactly (bandwidth rates and bursts). */
+const bits = (unit: string) =>
+  z
+    .number({ error: `must be a non-negative integer (${unit})` })
+    .check(
+      z.refine(
+        (v) => Number.isSafeInteger(v) && v >= 0,
+        `must be a non-negative integer (${unit})`,
+      ),
+    );
 
 const attachmentList = z.nullable(
   z.array(
@@ -73,10 +84,40 @@ export const NetConfSchema = z.looseObject({
       ),
       mac: z.optional(str().check(z.regex(MAC_RE, 'not a MAC address'))),
       ips: z.optional(z.array(str(), { error: 'must be a list of CIDR strings' })),
+      /**
+       * The CNI `bandwidth` capability, in the bandwidth plugin's units: rates in bits/s,
+       * bursts in bits (containernetworking/plugins plugins/meta/bandwidth BandwidthEntry).
+       */
+      bandwidth: z.optional(
+        obj({
+          ingressRate: z.optional(bits('bits per second')),
+          ingressBurst: z.optional(bits('bits')),
+          egressRate: z.optional(bits('bits per second')),
+          egressBurst: z.optional(bits('bits')),
+        }),
+      ),
     }),
   ),
   mac: z.optional(str().check(z.regex(MAC_RE, 'not a MAC address'))),
   mtu: z.optional(int(68, 65535)),
+  /**
+   * Routes on the pod interface, as Kube-OVN's NetConf has them (request.Route): added
+   * before the pod's `<provider>.kubernetes.io/routes`; a default `dst` replaces the gateway
+   * default route. With `ipam`, added after the IPAM plugin's own routes.
+   */
+  routes: z.optional(
+    z.array(
+      obj({
+        dst: str('required: a CIDR').check(
+          z.refine((v) => parseCidr(v) !== null, 'not a CIDR (e.g. "10.0.0.0/8", "::/0")'),
+        ),
+        gw: z.optional(
+          str().check(z.refine((v) => parseIp(v) !== null, 'not an IPv4 or IPv6 address')),
+        ),
+      }),
+      { error: 'must be a list of {"dst", "gw"}' },
+    ),
+  ),
   vlan: z.optional(int(0, 4094)),
   ipam: z.optional(
     obj({
@@ -135,6 +176,33 @@ export function parseNetConf(raw: unknown): NetConf {
       CniCode.InvalidConfig,
       'invalid network config: min_tx_rate: greater than max_tx_rate',
     );
+  }
+  const bw = c.runtimeConfig?.bandwidth;
+  for (const dir of ['ingress', 'egress'] as const) {
+    const rate = bw?.[`${dir}Rate`] ?? 0;
+    const burst = bw?.[`${dir}Burst`] ?? 0;
+    // The bandwidth plugin's rule (validateRateAndBurst): a burst needs a rate, and at most
+    // 4 GiB. A rate without a burst is taken here: Kube-OVN's default burst applies.
+    if (burst !== 0 && rate === 0) {
+      throw new CniError(
+        CniCode.InvalidConfig,
+        `invalid network config: runtimeConfig.bandwidth.${dir}Burst: needs ${dir}Rate`,
+      );
+    }
+    if (burst / 8 >= 2 ** 32) {
+      throw new CniError(
+        CniCode.InvalidConfig,
+        `invalid network config: runtimeConfig.bandwidth.${dir}Burst: more than 4 GiB`,
+      );
+    }
+  }
+  for (const [i, r] of (c.routes ?? []).entries()) {
+    if (r.gw !== undefined && parseIp(r.gw)?.family !== parseCidr(r.dst)?.family) {
+      throw new CniError(
+        CniCode.InvalidConfig,
+        `invalid network config: routes[${i}].gw: ${r.gw} is not of the family of dst ${r.dst}`,
+      );
+    }
   }
   return c;
 }

@@ -8,6 +8,7 @@ import {
   UuidNamer,
   type Operation,
   type Row,
+  type Value,
 } from './ovsdb/index.js';
 import type { validateAttach } from './vswitch-validate.js';
 import { OWNER_KEY } from './vswitch-types.js';
@@ -83,8 +84,16 @@ export function createBridgeOps(name: string, datapathType: string | undefined):
   ];
 }
 
-/** Take a port we own off its bridge (ovsdb then garbage-collects Port and Interface rows). */
-export function detachOps(portUuid: string, owner: string): Operation[] {
+/**
+ * Take a port we own off its bridge (ovsdb then garbage-collects Port and Interface rows).
+ * `qos`: the port's qos column as read and the operations deleting our QoS/Queue rows
+ * (root tables, never garbage-collected), guarded so a QoS set meanwhile is not orphaned.
+ */
+export function detachOps(
+  portUuid: string,
+  owner: string,
+  qos?: { value: Value; ops: Operation[] },
+): Operation[] {
   const ref = uuid(portUuid);
   return [
     // Still there and still ours at commit time, or nothing happens.
@@ -94,9 +103,10 @@ export function detachOps(portUuid: string, owner: string): Operation[] {
         ['_uuid', '==', ref],
         ['external_ids', 'includes', map({ [OWNER_KEY]: owner })],
       ],
-      [{ _uuid: ref }],
-      ['_uuid'],
+      [qos ? { _uuid: ref, qos: qos.value } : { _uuid: ref }],
+      qos ? ['_uuid', 'qos'] : ['_uuid'],
     ),
+    ...(qos?.ops ?? []),
     {
       op: 'mutate',
       table: 'Bridge',

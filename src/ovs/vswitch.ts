@@ -14,8 +14,10 @@ import {
   PortNotOwnedError,
 } from './errors.js';
 import {
+  emptySet,
   integerValue,
   map,
+  optional,
   optionalInteger,
   optionalString,
   stringMap,
@@ -49,8 +51,20 @@ import {
   type VswitchOptions,
 } from './vswitch-types.js';
 import { VswitchWatch } from './vswitch-watch.js';
+import {
+  bandwidthOps,
+  detachQosOps,
+  orphanQosOps,
+  qosTypeFor,
+  qosUuidAfter,
+  readPortQos,
+  validateBandwidth,
+  type PortBandwidth,
+  type PortBandwidthResult,
+} from './vswitch-qos.js';
 
 export * from './vswitch-types.js';
+export type { PortBandwidth, PortBandwidthResult, QosType } from './vswitch-qos.js';
 
 /** ovs-vswitchd's Interface `error` when the netdev it should open does not exist. */
 const DEVICE_GONE_RE = /could not open network device|No such device/i;
@@ -198,7 +212,7 @@ export class Vswitch {
             op: 'select',
             table: 'Port',
             where: [['name', '==', name]],
-            columns: ['_uuid', 'external_ids'],
+            columns: ['_uuid', 'external_ids', 'qos'],
           },
         ]);
         const row = sel?.rows?.[0];
@@ -206,8 +220,23 @@ export class Vswitch {
         const found = stringMap(row.external_ids)[OWNER_KEY];
         if (found !== this.owner) throw new PortNotOwnedError(name, found ?? null, this.owner);
         const portUuid = uuidValue(row._uuid);
+        // Rate limits (QoS and Queue are root tables): deleted with the port, in its transaction.
+        const qos =
+          optional(row.qos) === null
+            ? undefined
+            : {
+                value: row.qos ?? emptySet(),
+                ops: detachQosOps(
+                  // A port without its interface has nothing of ours to read: detach it anyway.
+                  await readPortQos(this.client, this.owner, name).catch((err: unknown) => {
+                    if (err instanceof NotFoundError) return null;
+                    throw err;
+                  }),
+                  this.owner,
+                ),
+              };
         try {
-          await this.client.transact(VSWITCH_DB, detachOps(portUuid, this.owner));
+          await this.client.transact(VSWITCH_DB, detachOps(portUuid, this.owner, qos));
           this.logger.debug({ port: name }, 'port detached');
           return true;
         } catch (err) {
@@ -215,6 +244,62 @@ export class Vswitch {
           throw err;
         }
       }
+    });
+  }
+
+  /**
+   * Sets a pod port's rate limits as Kube-OVN does (see vswitch-qos.ts) in ONE transaction,
+   * guarded by "the port is ours and its qos is what we read": Interface ingress_policing_*,
+   * and a QoS of ours on the Port (linux-htb with queue 0, or egress-policer on a DPDK
+   * interface). null parts are removed, our QoS and Queue rows deleted with them. A QoS row
+   * on the port that we did not create is never touched (asking to shape then fails).
+   */
+  async setPortBandwidth(port: string, bw: PortBandwidth): Promise<PortBandwidthResult> {
+    assertPortName(port, 'port', 'dpdk');
+    const want = validateBandwidth(bw);
+    return this.wrap(`set bandwidth of port ${port}`, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const snap = await readPortQos(this.client, this.owner, port);
+        const ops = bandwidthOps(snap, want, this.owner);
+        const qosType = want.htb ? qosTypeFor(snap.interfaceType) : null;
+        if (ops.length === 0) {
+          return {
+            qosType: snap.qos ? qosType : null,
+            qosUuid: snap.qos?.uuid ?? null,
+            changed: false,
+          };
+        }
+        try {
+          const res = await this.client.transact(VSWITCH_DB, ops);
+          this.logger.debug({ port, bandwidth: want }, 'port bandwidth set');
+          return { qosType, qosUuid: qosUuidAfter(ops, res, snap), changed: true };
+        } catch (err) {
+          // The port's qos changed between our read and our write: read again.
+          if (isGuardFailure(err) && attempt < MAX_ATTEMPTS) continue;
+          throw err;
+        }
+      }
+    });
+  }
+
+  /** Removes a port's rate limits (and our QoS/Queue rows); false when there were none. */
+  async clearPortBandwidth(port: string): Promise<boolean> {
+    const r = await this.setPortBandwidth(port, { ingressPolicing: null, htb: null });
+    return r.changed;
+  }
+
+  /**
+   * Deletes our QoS rows no Port points at and our Queue rows no QoS holds (a port removed
+   * behind our back leaves them: root tables are never collected); resolves how many. Rows
+   * that became referenced meanwhile fail the commit (referential integrity): nothing is lost.
+   */
+  async sweepOrphanQos(): Promise<number> {
+    return this.wrap('delete unreferenced QoS rows', async () => {
+      const ops = await orphanQosOps(this.client, this.owner);
+      if (ops.length === 0) return 0;
+      await this.client.transact(VSWITCH_DB, ops);
+      this.logger.info({ rows: ops.length }, 'unreferenced QoS/Queue rows of ours deleted');
+      return ops.length;
     });
   }
 

@@ -4,6 +4,19 @@ import type { OvsInstance } from './ovs.js';
 import type { Sandbox } from './sandbox.js';
 
 const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
+
+/** ovn-encap-ip: on the sandbox's tunnel interface, inside its host netns (no clash across sandboxes). */
+export const SANDBOX_ENCAP_IP = '100.64.0.1';
+
+export interface OvnOptions {
+  /**
+   * MTU of the tunnel interface holding ovn-encap-ip (default 1500, a plain Ethernet node:
+   * Kube-OVN's Geneve overlay then gives pods 1400).
+   */
+  encapMtu?: number;
+  /** ovn-encap-type (default geneve, Kube-OVN's default network type). */
+  encapType?: 'geneve' | 'vxlan' | 'stt';
+}
 const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
 
 /**
@@ -17,16 +30,41 @@ export class OvnInstance {
   readonly sbSock: string;
   readonly env: Record<string, string>;
   readonly chassis: string;
+  /** The tunnel interface holding ovn-encap-ip, in the sandbox host netns. */
+  readonly encapLink: string;
+  readonly encapIp = SANDBOX_ENCAP_IP;
+  readonly encapMtu: number;
+  readonly encapType: string;
 
   constructor(
     private readonly sb: Sandbox,
     readonly ovs: OvsInstance,
+    opts: OvnOptions = {},
   ) {
     this.dir = path.join(sb.dir, 'ovn');
     this.nbSock = path.join(this.dir, 'ovnnb_db.sock');
     this.sbSock = path.join(this.dir, 'ovnsb_db.sock');
     this.env = { OVN_RUNDIR: this.dir, OVN_LOGDIR: this.dir, OVN_DBDIR: this.dir, ...ovs.env };
     this.chassis = `chassis-${sb.id}`;
+    this.encapLink = `o${sb.id}t0`;
+    this.encapMtu = opts.encapMtu ?? 1500;
+    this.encapType = opts.encapType ?? 'geneve';
+  }
+
+  /**
+   * The node's tunnel interface as Kube-OVN finds it (the one holding the encap IP), with a
+   * chosen MTU: one end of a veth pair (no dummy driver in these kernels) with a /30, its
+   * partner up beside it so the link has carrier. Both die with the sandbox netns.
+   */
+  private async addEncapLink(): Promise<void> {
+    const mtu = String(this.encapMtu);
+    const peer = `o${this.sb.id}t1`;
+    await this.sb.ip.batch({ name: this.sb.hostNetns }, [
+      ['link', 'add', this.encapLink, 'mtu', mtu, 'type', 'veth', 'peer', 'name', peer, 'mtu', mtu],
+      ['addr', 'add', `${this.encapIp}/30`, 'dev', this.encapLink],
+      ['link', 'set', peer, 'up'],
+      ['link', 'set', this.encapLink, 'up'],
+    ]);
   }
 
   private async startDb(
@@ -80,14 +118,15 @@ export class OvnInstance {
       ['ovn-northd', `--ovnnb-db=unix:${this.nbSock}`, `--ovnsb-db=unix:${this.sbSock}`],
       'ovn-northd',
     );
+    await this.addEncapLink();
     await this.ovs.vsctl([
       'set',
       'Open_vSwitch',
       '.',
       `external_ids:system-id=${this.chassis}`,
       `external_ids:ovn-remote=unix:${this.sbSock}`,
-      'external_ids:ovn-encap-type=geneve',
-      'external_ids:ovn-encap-ip=127.0.0.1',
+      `external_ids:ovn-encap-type=${this.encapType}`,
+      `external_ids:ovn-encap-ip=${this.encapIp}`,
       'external_ids:ovn-bridge-datapath-type=netdev',
     ]);
     // ovn-controller must run where ovs-vswitchd runs: it creates br-int's tap in that netns.
@@ -128,8 +167,12 @@ export class OvnInstance {
   }
 }
 
-export async function startOvn(sb: Sandbox, ovs: OvsInstance): Promise<OvnInstance> {
-  const ovn = new OvnInstance(sb, ovs);
+export async function startOvn(
+  sb: Sandbox,
+  ovs: OvsInstance,
+  opts: OvnOptions = {},
+): Promise<OvnInstance> {
+  const ovn = new OvnInstance(sb, ovs, opts);
   await ovn.start();
   sb.logger.info({ sandbox: sb.id, nb: ovn.nbSock }, 'ovn started');
   return ovn;

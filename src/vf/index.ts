@@ -22,4 +22,5 @@ export {
 } from './driver.js';
 export * from './knob-types.js';
 export * from './knobs.js';
+export * from './admin-mac.js';
 export { parseVfInfoText } from './vfinfo-text.js';

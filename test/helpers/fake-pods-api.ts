@@ -1,25 +1,105 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type ServerResponse, type Server } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
 /**
  * TEST DOUBLE of the Kubernetes API server: just enough of `GET` and merge-`PATCH` on
- * /api/v1/namespaces/{ns}/pods/{name} for the agent's Kube-OVN IP source, over plain HTTP.
- * Tests set pod annotations (as kube-ovn-controller would) and read back what the agent
- * patched.
+ * /api/v1/namespaces/{ns}/pods/{name} for the agent's Kube-OVN IP source, and list and
+ * watch (`?watch=true`, one JSON event per line) on /api/v1/pods for its pod watch, over
+ * plain HTTP. Every pod counts as on the watched node. Tests set pod annotations (as
+ * kube-ovn-controller would) and read back what the agent patched; `expireWatches()` plays
+ * the API server compacting its history (410 Gone for every older resourceVersion).
  */
 export class FakePodsApi {
-  readonly pods = new Map<string, { annotations: Record<string, string> }>();
+  readonly pods = new Map<
+    string,
+    { annotations: Record<string, string>; resourceVersion: number }
+  >();
   readonly requests: { method: string; url: string; body?: unknown }[] = [];
   private server: Server | null = null;
+  private readonly watchers = new Set<ServerResponse>();
+  private rv = 1;
+  /** Watches from an older resourceVersion get 410 Gone. */
+  private oldestRv = 0;
   port = 0;
 
   constructor(private readonly host: string) {}
 
   setAnnotations(namespace: string, name: string, annotations: Record<string, string>): void {
-    const pod = this.pods.get(`${namespace}/${name}`) ?? { annotations: {} };
+    const key = `${namespace}/${name}`;
+    const known = this.pods.get(key);
+    const pod = known ?? { annotations: {}, resourceVersion: 0 };
     Object.assign(pod.annotations, annotations);
-    this.pods.set(`${namespace}/${name}`, pod);
+    pod.resourceVersion = ++this.rv;
+    this.pods.set(key, pod);
+    this.broadcast(known ? 'MODIFIED' : 'ADDED', namespace, name);
+  }
+
+  /** Watches open now (the agent's pod watch holds one). */
+  get openWatches(): number {
+    return this.watchers.size;
+  }
+
+  /** The server compacted its history: open watches get a 410 ERROR event and end. */
+  expireWatches(): void {
+    this.oldestRv = this.rv + 1;
+    for (const w of this.watchers) {
+      w.end(JSON.stringify({ type: 'ERROR', object: gone() }) + '\n');
+    }
+    this.watchers.clear();
+  }
+
+  private podObject(namespace: string, name: string): Record<string, unknown> {
+    const pod = this.pods.get(`${namespace}/${name}`);
+    return {
+      kind: 'Pod',
+      apiVersion: 'v1',
+      metadata: {
+        name,
+        namespace,
+        annotations: pod?.annotations ?? {},
+        resourceVersion: String(pod?.resourceVersion ?? this.rv),
+      },
+      spec: { containers: [] },
+    };
+  }
+
+  private broadcast(type: string, namespace: string, name: string): void {
+    const line = JSON.stringify({ type, object: this.podObject(namespace, name) }) + '\n';
+    for (const w of this.watchers) w.write(line);
+  }
+
+  /** GET /api/v1/pods: the list, or (watch=true) a stream of events from resourceVersion. */
+  private listOrWatch(url: URL, res: ServerResponse): void {
+    if (url.searchParams.get('watch') !== 'true') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          kind: 'PodList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: String(this.rv) },
+          items: [...this.pods.keys()].map((k) => {
+            const [ns, name] = k.split('/') as [string, string];
+            return this.podObject(ns, name);
+          }),
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+    if (from < this.oldestRv) {
+      res.end(JSON.stringify({ type: 'ERROR', object: gone() }) + '\n');
+      return;
+    }
+    // Events after `from` (this double keeps only the latest version of each pod).
+    for (const [k, pod] of this.pods) {
+      if (pod.resourceVersion <= from) continue;
+      const [ns, name] = k.split('/') as [string, string];
+      res.write(JSON.stringify({ type: 'MODIFIED', object: this.podObject(ns, name) }) + '\n');
+    }
+    this.watchers.add(res);
+    res.on('close', () => this.watchers.delete(res));
   }
 
   async start(): Promise<void> {
@@ -30,6 +110,10 @@ export class FakePodsApi {
         const text = Buffer.concat(chunks).toString('utf8');
         const body: unknown = text ? JSON.parse(text) : undefined;
         this.requests.push({ method: req.method ?? '', url: req.url ?? '', body });
+        const url = new URL(req.url ?? '/', 'http://fake');
+        if (req.method === 'GET' && url.pathname === '/api/v1/pods') {
+          return this.listOrWatch(url, res);
+        }
         const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/?]+)/.exec(req.url ?? '');
         const send = (code: number, obj: unknown) => {
           res.writeHead(code, { 'content-type': 'application/json' });
@@ -53,12 +137,7 @@ export class FakePodsApi {
             reason: 'NotFound',
             message: `pods "${m[2]}" not found`,
           });
-        send(200, {
-          kind: 'Pod',
-          apiVersion: 'v1',
-          metadata: { name: m[2], namespace: m[1], annotations: pod.annotations },
-          spec: { containers: [] },
-        });
+        send(200, this.podObject(m[1]!, m[2]!));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, this.host, resolve));
@@ -90,6 +169,19 @@ export class FakePodsApi {
   }
 
   async stop(): Promise<void> {
+    for (const w of this.watchers) w.end();
+    this.watchers.clear();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
+}
+
+function gone(): Record<string, unknown> {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    status: 'Failure',
+    message: 'too old resource version',
+    reason: 'Expired',
+    code: 410,
+  };
 }

@@ -7,6 +7,7 @@ import {
   type EmulateNicOptions,
   type EmulatedNic,
   type OvnInstance,
+  type OvnOptions,
   type OvsInstance,
 } from '../../src/sandbox/index.js';
 
@@ -40,11 +41,13 @@ export interface Node {
 
 /** A sandbox with OVS (and optionally OVN) and an emulated NIC: one emulated Kubernetes node. */
 export async function newNode(
-  opts: { ovn?: boolean; nic?: EmulateNicOptions; bridge?: string } = {},
+  opts: { ovn?: boolean | OvnOptions; nic?: EmulateNicOptions; bridge?: string } = {},
 ): Promise<Node> {
   const sb = await newSandbox();
   const ovs = await startOvs(sb);
-  const ovn = opts.ovn ? await startOvn(sb, ovs) : undefined;
+  const ovn = opts.ovn
+    ? await startOvn(sb, ovs, typeof opts.ovn === 'object' ? opts.ovn : {})
+    : undefined;
   if (opts.bridge !== undefined || !opts.ovn) await ovs.addBridge(opts.bridge ?? 'br-int');
   const nic = await emulateNic(sb, opts.nic);
   return { sb, ovs, ...(ovn ? { ovn } : {}), nic };

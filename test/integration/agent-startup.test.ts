@@ -80,12 +80,28 @@ describe('agent start-up in steps', () => {
     }
     port++;
     const cfg = await config(node, port);
-    const agent = await Agent.start(cfg, { logger, runner });
+    // The pod watch ('pod-watch') with a source that only counts its watches.
+    const watches = { started: 0, aborted: 0 };
+    const podWatch = {
+      list: async () => ({ resourceVersion: '1', pods: [] }),
+      watch: async (_rv: string, h: { done(err: unknown): void }) => {
+        watches.started++;
+        return {
+          abort: () => {
+            watches.aborted++;
+            h.done(new Error('aborted'));
+          },
+        };
+      },
+    };
+    const agent = await Agent.start(cfg, { logger, runner, podWatch });
     expect(await canConnect({ path: cfg.cni.socket })).toBe(true);
     expect(await canConnect({ host: '127.0.0.1', port })).toBe(true);
     const status = await agent.status();
     expect(status.node).toBe(cfg.nodeName);
+    expect(watches.started).toBe(1);
     await agent.stop();
+    expect(watches.aborted).toBe(1);
     expect(await canConnect({ path: cfg.cni.socket })).toBe(false);
     expect(await canConnect({ host: '127.0.0.1', port })).toBe(false);
   });

@@ -286,8 +286,12 @@ describe('Kube-OVN IP source', () => {
     expect(r.code, r.stdout + agent.log()).toBe(0);
     expect(r.out).toMatchObject({
       interfaces: [{ name: 'net1', mac: '0a:00:00:00:00:42' }],
-      ips: [{ address: '10.93.0.42/24', gateway: '10.93.0.1', interface: 0 }],
+      // net1 is not the default-route interface: no gateway and no routes, as kube-ovn-cni
+      // answers (pkg/daemon/handler.go handleAdd sets the gateway only with isDefaultRoute).
+      ips: [{ address: '10.93.0.42/24', interface: 0 }],
     });
+    expect((r.out!.ips as { gateway?: string }[])[0]!.gateway).toBeUndefined();
+    expect(r.out!.routes).toBeUndefined();
     const addr = await node.sb.ip.run({ name: pod.netns }, ['-o', 'addr', 'show', 'dev', 'net1']);
     expect(addr.stdout).toContain('10.93.0.42/24');
     expect(api.pods.get('default/kovn')!.annotations).toMatchObject({

@@ -208,6 +208,182 @@ describe('Vswitch on a real Open vSwitch', () => {
     expect(await vs.detachPort('dpdk-vf3')).toBe(true);
   });
 
+  /** A row's columns as ovs-vsctl prints them (one `--columns` at a time). */
+  const col = async (table: string, record: string, column: string) =>
+    (await ovs.vsctl(['get', table, record, column])).stdout.trim();
+  const ownedRows = async (table: 'QoS' | 'Queue') =>
+    (
+      await ovs.vsctl([
+        '--bare',
+        '--columns=_uuid',
+        'find',
+        table,
+        `external_ids:${OWNER_KEY}=${owner}`,
+      ])
+    ).stdout
+      .split('\n')
+      .filter(Boolean);
+
+  it('setPortBandwidth writes policing and a linux-htb QoS with queue 0 in one go, updates in place, clears and deletes its rows', async () => {
+    await vs.attachPort({
+      bridge: 'br-int',
+      name: 'bw0',
+      type: 'internal',
+      interfaceExternalIds: {},
+    });
+    const ids = { 'iface-id': 'bw.default', pod: 'default/bw' };
+    const r = await vs.setPortBandwidth('bw0', {
+      ingressPolicing: { rateKbps: 10_000, burstKbit: 8000 },
+      htb: { maxRateBps: 20_000_000, burstBytes: 2_000_000 },
+      externalIds: ids,
+    });
+    expect(r).toMatchObject({ qosType: 'linux-htb', changed: true });
+    expect(await col('Interface', 'bw0', 'ingress_policing_rate')).toBe('10000');
+    expect(await col('Interface', 'bw0', 'ingress_policing_burst')).toBe('8000');
+    const qos = await col('Port', 'bw0', 'qos');
+    expect(qos).toBe(r.qosUuid);
+    expect(await col('QoS', qos, 'type')).toBe('linux-htb');
+    expect(await vsctlMap(ovs, 'QoS', qos, 'external_ids')).toEqual({ ...ids, [OWNER_KEY]: owner });
+    const queue = (await col('QoS', qos, 'queues')).match(/^\{0=([0-9a-f-]+)\}$/)?.[1];
+    expect(queue).toBeDefined();
+    expect(await vsctlMap(ovs, 'Queue', queue!, 'other_config')).toEqual({
+      'max-rate': '20000000',
+      burst: '2000000',
+    });
+    expect(await vsctlMap(ovs, 'Queue', queue!, 'external_ids')).toEqual({
+      ...ids,
+      [OWNER_KEY]: owner,
+    });
+    // the same again writes nothing
+    expect(
+      (
+        await vs.setPortBandwidth('bw0', {
+          ingressPolicing: { rateKbps: 10_000, burstKbit: 8000 },
+          htb: { maxRateBps: 20_000_000, burstBytes: 2_000_000 },
+          externalIds: ids,
+        })
+      ).changed,
+    ).toBe(false);
+    // a new rate updates the same rows
+    await vs.setPortBandwidth('bw0', {
+      ingressPolicing: null,
+      htb: { maxRateBps: 5_000_000, burstBytes: 500_000 },
+      externalIds: ids,
+    });
+    expect(await col('Port', 'bw0', 'qos')).toBe(qos);
+    expect(await vsctlMap(ovs, 'Queue', queue!, 'other_config')).toEqual({
+      'max-rate': '5000000',
+      burst: '500000',
+    });
+    expect(await col('Interface', 'bw0', 'ingress_policing_rate')).toBe('0');
+    expect(await col('Interface', 'bw0', 'ingress_policing_burst')).toBe('0');
+    // cleared: the Port has no QoS and our (root-table) rows are gone
+    expect(await vs.clearPortBandwidth('bw0')).toBe(true);
+    expect(await col('Port', 'bw0', 'qos')).toBe('[]');
+    expect(await ownedRows('QoS')).toEqual([]);
+    expect(await ownedRows('Queue')).toEqual([]);
+    expect(await vs.clearPortBandwidth('bw0')).toBe(false);
+    // detach deletes them with the port, in its transaction
+    await vs.setPortBandwidth('bw0', {
+      ingressPolicing: null,
+      htb: { maxRateBps: 5_000_000, burstBytes: 500_000 },
+      externalIds: ids,
+    });
+    expect(await ownedRows('QoS')).toHaveLength(1);
+    expect(await vs.detachPort('bw0')).toBe(true);
+    expect(await ownedRows('QoS')).toEqual([]);
+    expect(await ownedRows('Queue')).toEqual([]);
+  });
+
+  it('on a DPDK interface the pod ingress limit is an egress-policer (cir bytes/s, cbs bytes)', async () => {
+    await vs.attachPort({
+      bridge: 'br-int',
+      name: 'dpdk-bw1',
+      type: 'dpdk',
+      options: { 'dpdk-devargs': '0000:03:00.0,representor=vf1' },
+      interfaceExternalIds: {},
+    });
+    const r = await vs.setPortBandwidth('dpdk-bw1', {
+      ingressPolicing: { rateKbps: 10_000, burstKbit: 8000 },
+      htb: { maxRateBps: 20_000_000, burstBytes: 2_000_000 },
+    });
+    expect(r.qosType).toBe('egress-policer');
+    const qos = await col('Port', 'dpdk-bw1', 'qos');
+    expect(await col('QoS', qos, 'type')).toBe('egress-policer');
+    expect(await vsctlMap(ovs, 'QoS', qos, 'other_config')).toEqual({
+      cir: '2500000',
+      cbs: '2000000',
+    });
+    expect(await col('QoS', qos, 'queues')).toBe('{}');
+    expect(await col('Interface', 'dpdk-bw1', 'ingress_policing_rate')).toBe('10000');
+    expect(await vs.detachPort('dpdk-bw1')).toBe(true);
+    expect(await ownedRows('QoS')).toEqual([]);
+  });
+
+  it('sweepOrphanQos deletes our QoS/Queue rows left by a port removed behind our back, and nothing else', async () => {
+    await vs.attachPort({
+      bridge: 'br-int',
+      name: 'bw3',
+      type: 'internal',
+      interfaceExternalIds: {},
+    });
+    await vs.setPortBandwidth('bw3', {
+      ingressPolicing: null,
+      htb: { maxRateBps: 1_000_000, burstBytes: 100_000 },
+    });
+    await vs.attachPort({
+      bridge: 'br-int',
+      name: 'bw4',
+      type: 'internal',
+      interfaceExternalIds: {},
+    });
+    await vs.setPortBandwidth('bw4', {
+      ingressPolicing: null,
+      htb: { maxRateBps: 2_000_000, burstBytes: 100_000 },
+    });
+    await ovs.vsctl(['del-port', 'br-int', 'bw3']);
+    expect(await ownedRows('QoS')).toHaveLength(2);
+    expect(await vs.sweepOrphanQos()).toBe(2);
+    expect(await ownedRows('QoS')).toHaveLength(1);
+    expect(await ownedRows('Queue')).toHaveLength(1);
+    expect(await vs.sweepOrphanQos()).toBe(0);
+    expect(await vs.detachPort('bw4')).toBe(true);
+    expect(await ownedRows('QoS')).toEqual([]);
+  });
+
+  it('never touches a QoS on the port that it did not create', async () => {
+    await vs.attachPort({
+      bridge: 'br-int',
+      name: 'bw2',
+      type: 'internal',
+      interfaceExternalIds: {},
+    });
+    await ovs.vsctl([
+      'set',
+      'Port',
+      'bw2',
+      'qos=@q',
+      '--',
+      '--id=@q',
+      'create',
+      'QoS',
+      'type=linux-htb',
+    ]);
+    const theirs = await col('Port', 'bw2', 'qos');
+    await expect(
+      vs.setPortBandwidth('bw2', {
+        ingressPolicing: null,
+        htb: { maxRateBps: 1_000_000, burstBytes: 1000 },
+      }),
+    ).rejects.toThrow(/did not create/);
+    expect(await vs.clearPortBandwidth('bw2')).toBe(false);
+    expect(await col('Port', 'bw2', 'qos')).toBe(theirs);
+    expect(await vs.detachPort('bw2')).toBe(true);
+    // a root-table row that is not ours stays, even unreferenced
+    expect(await col('QoS', theirs, 'type')).toBe('linux-htb');
+    await ovs.vsctl(['destroy', 'QoS', theirs]);
+  });
+
   it('lists owned ports and interfaces, and finds interfaces by external id', async () => {
     await vs.attachPort({
       bridge: 'br-int',

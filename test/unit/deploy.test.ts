@@ -282,7 +282,7 @@ const agentConfig: AgentConfig = parseAgentConfig(
 );
 
 describe('RBAC', () => {
-  it('binds the DaemonSet ServiceAccount to get/patch on pods, and nothing more', () => {
+  it('binds the DaemonSet ServiceAccount to get/list/watch/patch on pods, get on Kube-OVN subnets, and nothing more', () => {
     const sa = one('ServiceAccount');
     expect(pod.serviceAccountName).toBe(meta(sa).name);
     const binding = one<{
@@ -293,7 +293,11 @@ describe('RBAC', () => {
       { kind: 'ServiceAccount', name: meta(sa).name, namespace: meta(ds).namespace },
     ]);
     const role = one<{ rules: unknown[] }>('ClusterRole', binding.roleRef.name);
-    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'patch'] }]);
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
+      // Kube-OVN Subnet spec.mtu (the pod's MTU)
+      { apiGroups: ['kubeovn.io'], resources: ['subnets'], verbs: ['get'] },
+    ]);
   });
 });
 

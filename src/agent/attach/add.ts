@@ -14,13 +14,29 @@ import { TransientError } from '../errors.js';
 import { InvalidInputError } from '../../sys/index.js';
 import type { AttachRequest } from './request.js';
 import { buildResult } from './result.js';
+import { decideMtu, type MtuDecision, type OvnEncap } from './mtu.js';
+import { readVfAdminMac, setVfAdminMac } from '../../vf/index.js';
+import { withNetconfRoutes } from '../routes.js';
+import { applyBandwidthOnAdd } from './bandwidth.js';
+import type { PodApi } from '../kubeovn.js';
+
+/** What an IpSource found for a request. */
+export interface IpSourceResult {
+  /** Addresses and exactly the routes the interface gets (applied with `ip route replace`). */
+  result: CniResult;
+  mac?: string;
+  /** Overrides the request's iface-id (Kube-OVN's `<pod>.<ns>.<provider>.<ifName>` form). */
+  ifaceId?: string;
+}
 
 /** Where a pod's addresses come from when the config has no `ipam` (Kube-OVN annotations). */
 export interface IpSource {
   /** null: this request is not for it (no OVN provider, or no API access configured). */
-  resolve(req: AttachRequest): Promise<{ result: CniResult; mac?: string } | null>;
+  resolve(req: AttachRequest): Promise<IpSourceResult | null>;
   /** Tells Kube-OVN which representor serves the pod (vf_representor annotation). */
   published?(req: AttachRequest, representor: string | null): Promise<void>;
+  /** The pod's Kube-OVN Subnet and its `spec.mtu` (0: unset); null when it has none. */
+  subnetMtu?(req: AttachRequest): Promise<{ name: string; mtu: number } | null>;
 }
 
 export interface AddDeps {
@@ -34,7 +50,14 @@ export interface AddDeps {
   ipSource?: IpSource | undefined;
   /** Whether ovn-controller manages this node (Open_vSwitch external_ids:ovn-remote). */
   ovnManaged(): Promise<boolean>;
+  /** OVN's encapsulation on this node (mtu.ts readOvnEncap); null when OVN does not manage it. */
+  ovnEncap(): Promise<OvnEncap | null>;
+  /** The pods API for Kube-OVN's rate annotations (null/absent: no `kubernetes` section). */
+  pods?: Pick<PodApi, 'annotations'> | null | undefined;
 }
+
+/** What a fresh VF has, and what Kube-OVN writes on delete (ovs_linux.go deleteNic). */
+const ZERO_MAC = '00:00:00:00:00:00';
 
 /** An interface attribute Kube-OVN reads: the pod's addresses without prefix length. */
 function ipList(r: CniResult | null): string {
@@ -95,6 +118,8 @@ export async function addAttachment(
   // Addresses first: a failing IPAM (exhausted range) stops us before anything moves.
   let ip: CniResult | null = null;
   let mac = req.conf.runtimeConfig?.mac ?? req.conf.mac;
+  // Kube-OVN's routes without a gw are on-link; an IPAM result's go via its gateway.
+  let routesOnLink = false;
   if (req.conf.ipam) {
     ip = await runIpam(d.runner, {
       command: 'ADD',
@@ -106,21 +131,64 @@ export async function addAttachment(
       config: req.raw,
     });
     progress.ipamAdded = true;
+    if (ip && req.conf.routes?.length) {
+      // Exactly the plugin's own routes, then the NetConf `routes` (same dst: replaced).
+      ip = { ...ip, routes: withNetconfRoutes(ip.routes, req.conf.routes) };
+    }
   } else if (d.ipSource) {
     const got = await d.ipSource.resolve(req);
     if (got) {
       ip = got.result;
       mac ??= got.mac;
+      routesOnLink = true;
+      if (got.ifaceId) {
+        // Before the representor is attached: OVN binds the port by this iface-id, and
+        // CHECK compares the port's iface-id with the state's.
+        req.ifaceId = got.ifaceId;
+        if (s.mode === 'offload') s.ifaceId = got.ifaceId;
+      }
     }
+  }
+  if (!ip && req.conf.routes?.length) {
+    // Nothing changed yet: no address, so no gateway a route could go through.
+    throw new InvalidInputError(
+      'routes',
+      'needs addresses: an "ipam" section or a Kube-OVN provider with pod annotations',
+    );
   }
   s.result = ip as Record<string, unknown> | null;
   t.mark('ipam');
 
+  // The MTU (mtu.ts), decided before the first host change: an explicit value the uplink
+  // cannot carry is refused here, with nothing changed but an IPAM lease the undo releases.
+  const mtu = await podMtu(d, req, vf, s, !req.conf.ipam && ip !== null);
+  if (mtu.mtu !== null) log.debug({ mtu: mtu.mtu, source: mtu.source, why: mtu.why }, 'pod MTU');
+  if (s.mode === 'offload' && (await snapshotOffload(d, vf, s, mac, mtu))) {
+    // On disk before the changes they undo.
+    await d.store.write(s);
+  }
+
   // Home-side lines that go in the same `ip -batch` as the VF's move.
   const homeFirst: string[][] = [];
   if (s.mode === 'offload') {
-    await attachRepresentor(d, req, vf, s, ip);
+    if (mac) {
+      // Kube-OVN sets the VF's administrative MAC in switchdev too (ovs_linux.go
+      // setupSriovInterface → setVfMac), as well as the netdev's (configureInPod below):
+      // through the PF, devlink's port function as fallback (src/vf/admin-mac.ts says why).
+      await setVfAdminMac(
+        d.ip,
+        d.runner,
+        { pfPci: vf.pfPci, pfNetdev: s.vf.pfNetdev, vfIndex: vf.vfIndex },
+        mac,
+      );
+      t.mark('vf-mac');
+    }
+    await attachRepresentor(d, req, vf, s, ip, mtu.mtu);
     t.mark('ovs-attach');
+    // Kube-OVN sets the limits right after the port (ovs_linux.go configureNic →
+    // SetInterfaceBandwidth); teardown's detach deletes them with the port.
+    await applyBandwidthOnAdd({ vswitch: d.vswitch, pods: d.pods, logger: log }, req, s);
+    t.mark('bandwidth');
     if (s.representor) {
       // The representor carries traffic only once OVS has it: up after ovs-vswitchd has the
       // port, never before (the host stack would answer for it meanwhile).
@@ -154,7 +222,12 @@ export async function addAttachment(
     // (~20 ms) whenever a device changes netns.
     await moveToPod(d.ip, dev, req.netns, req.ifName, homeFirst);
     t.mark('move');
-    await configureInPod(d.ip, req.netns, req.ifName, { mac, mtu: req.conf.mtu, addresses: ip });
+    await configureInPod(d.ip, req.netns, req.ifName, {
+      mac,
+      mtu: mtu.mtu ?? undefined,
+      addresses: ip,
+      routesOnLink,
+    });
     t.mark('pod-config');
     // A VF keeps its MAC across the move: the one we set, or the one it had.
     const ifMac = mac ?? s.vf.originalMac;
@@ -202,6 +275,7 @@ async function attachRepresentor(
   vf: ResolvedVf,
   s: AttachmentState,
   ip: CniResult | null,
+  mtu: number | null,
 ): Promise<void> {
   const rep = s.representor;
   if (!rep) throw new Error('no representor recorded');
@@ -221,7 +295,9 @@ async function attachRepresentor(
     },
     portExternalIds: { [OWNER_KEY]: d.config.nodeName, [ATTACHMENT_KEY]: attachment },
     ...(req.conf.vlan ? { tag: req.conf.vlan } : {}),
-    ...(req.conf.mtu ? { mtuRequest: req.conf.mtu } : {}),
+    // Kube-OVN sets the pod's MTU on the representor too (ovs_linux.go configureNic
+    // LinkSetMTU); mtu_request makes ovs-vswitchd set it and keep it set.
+    ...(mtu !== null ? { mtuRequest: mtu } : {}),
   });
   if (!res.created) {
     // A port of that name was already there: only ours (a repeated ADD) may be reused.
@@ -233,6 +309,52 @@ async function attachRepresentor(
       );
     }
   }
+}
+
+/** The MTU precedence of mtu.ts over what this request, the Subnet, OVN and the NIC say. */
+async function podMtu(
+  d: AddDeps,
+  req: AttachRequest,
+  vf: ResolvedVf,
+  s: AttachmentState,
+  fromKubeOvn: boolean,
+): Promise<MtuDecision> {
+  const netconf = req.conf.mtu;
+  const subnet =
+    netconf === undefined && fromKubeOvn ? ((await d.ipSource?.subnetMtu?.(req)) ?? null) : null;
+  // kube-ovn derives from the tunnel only for the overlay it runs: an OVN-managed node.
+  const encap =
+    netconf === undefined && !subnet?.mtu && s.mode === 'offload' ? await d.ovnEncap() : null;
+  const uplinkMtu = vf.pfNetdev ? (await d.nics.netdevFacts(vf.pfPci, vf.pfNetdev)).mtu : null;
+  return decideMtu({ netconf, subnet, encap, uplinkMtu, vfMtu: s.vf.originalMtu });
+}
+
+/**
+ * Records in `s` what offload-mode ADD is about to change beyond the VF netdev: the VF's
+ * administrative MAC (vfinfo_list through the PF; a PF without netdev cannot say, and a fresh
+ * VF has zeros) and the representor's MTU. true when something was recorded.
+ */
+async function snapshotOffload(
+  d: AddDeps,
+  vf: ResolvedVf,
+  s: AttachmentState,
+  mac: string | undefined,
+  mtu: MtuDecision,
+): Promise<boolean> {
+  let recorded = false;
+  if (mac) {
+    s.vf.adminMacBefore =
+      (s.vf.pfNetdev ? await readVfAdminMac(d.ip, s.vf.pfNetdev, vf.vfIndex) : null) ?? ZERO_MAC;
+    recorded = true;
+  }
+  if (mtu.mtu !== null && s.representor) {
+    const before = (await d.nics.netdevFacts(vf.pfPci, s.representor)).mtu;
+    if (before !== null && before !== mtu.mtu) {
+      s.representorMtuBefore = before;
+      recorded = true;
+    }
+  }
+  return recorded;
 }
 
 /** The knobs to restore on DEL, read before anything is changed. */

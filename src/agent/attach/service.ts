@@ -12,6 +12,7 @@ import type { AttachmentState } from '../state.js';
 import { Timeline } from '../timeline.js';
 import { addAttachment, chooseMode, snapshotKnobs, type AddDeps, type IpSource } from './add.js';
 import { checkAttachment } from './check.js';
+import { checkNetconfMtu, readOvnEncap, type OvnEncap } from './mtu.js';
 import { validAttachments } from './gc-list.js';
 import { ATTACHMENT_KEY, attachmentKey as key, takeDownPort } from './keys.js';
 import { parseAttachRequest, type AttachRequest } from './request.js';
@@ -19,7 +20,10 @@ import { UndoRetries, type PendingUndo } from './retries.js';
 import { checkPodTarget } from './target.js';
 import { teardown, type TeardownOptions } from './teardown.js';
 
-export interface AttachmentServiceDeps extends Omit<AddDeps, 'ovnManaged' | 'ipSource'> {
+export interface AttachmentServiceDeps extends Omit<
+  AddDeps,
+  'ovnManaged' | 'ovnEncap' | 'ipSource'
+> {
   ipSource?: IpSource;
   /** OVSDB connection up (STATUS). */
   ovsdbReady(): boolean;
@@ -43,7 +47,8 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
   private readonly locks = new KeyedLock();
   private readonly retries: UndoRetries;
   private ovnCheckedAt = 0;
-  private ovnManagedCache = false;
+  private ovsIds: Record<string, string> = {};
+  private encapCache: { at: number; value: Promise<OvnEncap | null> } | null = null;
   private readonly listeners: ((e: AttachmentEvent) => void)[] = [];
 
   constructor(private readonly d: AttachmentServiceDeps) {
@@ -154,13 +159,31 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     };
   }
 
-  private async ovnManaged(): Promise<boolean> {
+  /** The Open_vSwitch row's external_ids, read at most every 10 s. */
+  private async ovsExternalIds(): Promise<Record<string, string>> {
     if (Date.now() - this.ovnCheckedAt > 10_000) {
-      const ids = await this.d.vswitch.getExternalIds();
-      this.ovnManagedCache = Boolean(ids['ovn-remote']);
+      this.ovsIds = await this.d.vswitch.getExternalIds();
       this.ovnCheckedAt = Date.now();
     }
-    return this.ovnManagedCache;
+    return this.ovsIds;
+  }
+
+  private async ovnManaged(): Promise<boolean> {
+    return Boolean((await this.ovsExternalIds())['ovn-remote']);
+  }
+
+  /** OVN's encapsulation and the interface holding its address, read at most every 10 s. */
+  private ovnEncap(): Promise<OvnEncap | null> {
+    const now = Date.now();
+    if (!this.encapCache || now - this.encapCache.at > 10_000) {
+      const value = this.ovsExternalIds().then((ids) => readOvnEncap(this.d.ip, ids));
+      // A failed read is not kept: the next ADD asks again.
+      value.catch(() => {
+        if (this.encapCache?.value === value) this.encapCache = null;
+      });
+      this.encapCache = { at: now, value };
+    }
+    return this.encapCache.value;
   }
 
   async add(body: AgentRequest): Promise<CniResult> {
@@ -232,6 +255,11 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     }
     const representor = mode === 'offload' ? await this.d.nics.representor(vf) : null;
     const facts = vf.netdev ? await this.d.nics.netdevFacts(vf.pci, vf.netdev) : null;
+    // An explicit MTU the uplink cannot carry is refused before the state file (mtu.ts).
+    if (req.conf.mtu !== undefined) {
+      const uplink = vf.pfNetdev ? await this.d.nics.netdevFacts(vf.pfPci, vf.pfNetdev) : null;
+      checkNetconfMtu(req.conf.mtu, uplink?.mtu ?? null);
+    }
     t.mark('inspect');
     const s: AttachmentState = {
       version: 1,
@@ -323,6 +351,8 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
       logger: this.d.logger,
       ipSource: this.d.ipSource,
       ovnManaged: () => this.ovnManaged(),
+      ovnEncap: () => this.ovnEncap(),
+      pods: this.d.pods,
     };
   }
 

@@ -34,7 +34,7 @@ export async function checkPodTarget(ip: Ip, netns: string, ifName: string): Pro
   }
   let links: PodLink[];
   try {
-    links = await listLinks(ip, netnsFromPath(netns));
+    links = await listLinks(ip, netnsFromPath(netns), false);
   } catch (err) {
     // setns(CLONE_NEWNET) on a mount, pid, uts… namespace file answers EINVAL.
     if (err instanceof CommandError && /Invalid argument/.test(err.stderr)) {

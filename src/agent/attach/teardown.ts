@@ -8,7 +8,7 @@ import {
   type Ip,
   type Logger,
 } from '../../sys/index.js';
-import { applyVfKnobs } from '../../vf/index.js';
+import { applyVfKnobs, setVfAdminMac } from '../../vf/index.js';
 import { isTransient } from '../cni-errors.js';
 import { TransientError } from '../errors.js';
 import { IpamPluginMissingError, runIpam } from '../ipam.js';
@@ -64,6 +64,7 @@ export async function teardown(
       async () => {
         await returnVf(d, s, log);
         await restoreKnobs(d, s, log);
+        await restoreAdminMac(d, s, log);
       },
     ],
     ['representor', () => releasePort(d, s, log)],
@@ -100,6 +101,48 @@ async function releasePort(d: TeardownDeps, s: AttachmentState, log: Logger): Pr
   } catch (err) {
     if (!(err instanceof PortNotOwnedError)) throw err;
     log.warn({ port: s.representor }, 'port not owned by us left alone');
+    return;
+  }
+  await restoreRepresentorMtu(d, s, s.representor, log);
+}
+
+/**
+ * The mtu_request went with the port, but ovs-vswitchd leaves the netdev at the MTU it set:
+ * back to what it was, on the representor sysfs still lists under the PF (a name udev took
+ * meanwhile is not ours to change).
+ */
+async function restoreRepresentorMtu(
+  d: TeardownDeps,
+  s: AttachmentState,
+  rep: string,
+  log: Logger,
+): Promise<void> {
+  const before = s.representorMtuBefore;
+  if (before === undefined) return;
+  const now = await d.nics.netdevFacts(s.vf.pfPci, rep);
+  if (now.mtu === null || now.mtu === before) return;
+  try {
+    await d.ip.run(null, ['link', 'set', 'dev', rep, 'mtu', String(before)]);
+    log.debug({ port: rep, from: now.mtu, to: before }, 'representor MTU restored');
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    log.warn({ port: rep, err: errorMessage(err) }, 'could not restore the representor MTU');
+  }
+}
+
+/**
+ * Offload mode: the VF's administrative MAC back to what it was before ADD (Kube-OVN writes
+ * 00:00:00:00:00:00 in deleteNic, what a fresh VF has; we write what the VF had).
+ */
+async function restoreAdminMac(d: TeardownDeps, s: AttachmentState, log: Logger): Promise<void> {
+  const before = s.vf.adminMacBefore;
+  if (s.mode !== 'offload' || before === undefined) return;
+  const target = { pfPci: s.vf.pfPci, pfNetdev: s.vf.pfNetdev, vfIndex: s.vf.vfIndex };
+  try {
+    await setVfAdminMac(d.ip, d.runner, target, before);
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    log.warn({ err: errorMessage(err) }, 'could not restore the VF administrative MAC');
   }
 }
 

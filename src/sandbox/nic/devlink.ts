@@ -10,6 +10,8 @@ export interface DevlinkModel {
     reps: { vf: number; netdev: string; mac: string }[];
   }[];
   setMode(pci: string, mode: 'legacy' | 'switchdev'): Promise<string | null>;
+  /** `port function set <VF port> hw_addr`: the VF's administrative MAC (vfinfo_list's). */
+  setHwAddr(pci: string, vf: number, mac: string): Promise<void>;
   garbage(): string | undefined;
 }
 
@@ -94,6 +96,10 @@ export async function runDevlink(
     return fail('Command "' + (sub ?? '') + '" not found');
   }
 
+  if (matches(obj, 'port') && matches(cmd, 'function')) {
+    return portFunction(model, pfs, rest);
+  }
+
   if (matches(obj, 'port') && (cmd === undefined || matches(cmd, 'show') || matches(cmd, 'list'))) {
     const handle = rest[0];
     const ports: { handle: string; attrs: Record<string, unknown>; text: string }[] = [];
@@ -142,4 +148,47 @@ export async function runDevlink(
   }
 
   return fail(`Object "${obj ?? ''}" not found`);
+}
+
+/**
+ * `devlink port function set <dev>/<index> hw_addr <mac>`, as the kernel's devlink core and
+ * mlx5 answer it (net/devlink/port.c devlink_port_function_hw_addr_set): a port that is not
+ * a VF's (the physical port) has no function to set, a multicast address is refused, and a
+ * VF port's address is the VF's administrative MAC, the one `ip link show <PF>` lists.
+ */
+async function portFunction(
+  model: DevlinkModel,
+  pfs: ReturnType<DevlinkModel['pfs']>,
+  rest: readonly string[],
+): Promise<ToolResult> {
+  const [sub, handle, ...opts] = rest;
+  if (!matches(sub, 'set')) return fail(`Command "${sub ?? ''}" not found`);
+  const m = /^pci\/([0-9a-f:.]+)\/(\d+)$/.exec(handle ?? '');
+  const pf = pfs.find((p) => p.pci === m?.[1]);
+  if (!m || !pf) return fail('devlink answers: No such device');
+  const index = Number(m[2]);
+  const rep = pf.reps.find((r) => repPortIndex(pf.index, r.vf) === index);
+  if (index !== 65535 && !rep) return fail('devlink answers: No such device');
+  let mac: string | undefined;
+  for (let i = 0; i < opts.length; i += 2) {
+    const key = opts[i];
+    const val = opts[i + 1];
+    if (matches(key, 'hw_addr')) mac = val;
+    else if (matches(key, 'state') || matches(key, 'roce') || matches(key, 'migratable')) continue;
+    else return fail(`Unknown option "${key ?? ''}"`);
+  }
+  if (mac === undefined) return ok();
+  if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) return fail('Invalid hw address');
+  if (!rep) {
+    return fail(
+      "Error: devlink: Port doesn't support function attributes.\nkernel answers: Operation not supported",
+    );
+  }
+  if (parseInt(mac.slice(0, 2), 16) & 1) {
+    return fail(
+      'Error: devlink: Non-unicast hardware address unsupported.\nkernel answers: Cannot assign requested address',
+    );
+  }
+  await model.setHwAddr(pf.pci, rep.vf, mac.toLowerCase());
+  return ok();
 }

@@ -24,6 +24,10 @@ export function devlinkModel(nic: NicState, links: LinkTable): DevlinkModel {
             : [],
       })),
     setMode: (pci, mode) => setMode(nic, pci, mode),
+    setHwAddr: async (pci, n, mac) => {
+      const vf = nic.pfs.find((p) => p.pci === pci)?.vfs[n];
+      if (vf) vf.knobs = { ...vf.knobs, mac };
+    },
     garbage: () => nic.fault.devlinkGarbage,
   };
 }

@@ -88,6 +88,22 @@ const PROVIDER = /^(ovn|[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[a-z0-9]([-a-z0-9]*[a-z0-
 const opt = (c: Record<string, unknown>, k: string, ok: (v: unknown) => boolean) =>
   !Object.hasOwn(c, k) || ok(c[k]);
 
+/**
+ * runtimeConfig.bandwidth: the CNI bandwidth plugin's non-negative integers (bits/s, bits);
+ * a burst needs its rate and is below 4 GiB (the plugin's validateRateAndBurst).
+ */
+function bandwidthOk(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  const whole = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  if (!['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'].every((k) => opt(v, k, whole)))
+    return false;
+  return ['ingress', 'egress'].every((d) => {
+    const rate = (v[`${d}Rate`] as number | undefined) ?? 0;
+    const burst = (v[`${d}Burst`] as number | undefined) ?? 0;
+    return !(burst !== 0 && rate === 0) && burst / 8 < 2 ** 32;
+  });
+}
+
 /** docs/cni.md "Network config", rule by rule. */
 function netConfOk(c: Record<string, unknown>, command: string): boolean {
   const sock = c.server_socket;
@@ -107,7 +123,8 @@ function netConfOk(c: Record<string, unknown>, command: string): boolean {
     (!isObj(rc) ||
       (opt(rc, 'deviceID', (v) => isStr(v) && PCI.test(v)) &&
         opt(rc, 'mac', (v) => isStr(v) && MAC.test(v)) &&
-        opt(rc, 'ips', (v) => Array.isArray(v) && v.every(isStr)))) &&
+        opt(rc, 'ips', (v) => Array.isArray(v) && v.every(isStr)) &&
+        opt(rc, 'bandwidth', bandwidthOk))) &&
     opt(c, 'mac', (v) => isStr(v) && MAC.test(v)) &&
     opt(c, 'mtu', (v) => intIn(v, 68, 65535)) &&
     opt(c, 'vlan', (v) => intIn(v, 0, 4094)) &&
@@ -400,13 +417,29 @@ const confSpecs: Record<string, Spec<unknown>> = {
         deviceID: pci,
         mac,
         ips: fc.array(fc.constantFrom('10.0.0.5/24', 'fd00::5/64')),
-        bandwidth: anyJson,
+        // Valid values, drawn from the same stream the earlier free-form `bandwidth` used.
+        bandwidth: anyJson.map((j) => {
+          const n = typeof j === 'number' && Number.isSafeInteger(j) ? Math.abs(j) : 0;
+          return n === 0
+            ? {}
+            : { ingressRate: n, ingressBurst: Math.min(n, 2 ** 34), egressRate: n };
+        }),
       },
       { requiredKeys: [] },
     ),
     bad: fc.oneof(
       fc.constantFrom(null, [], 'x'),
-      fc.constantFrom({ deviceID: 'x' }, { mac: '01:02:03' }, { ips: [1] }, { ips: '10.0.0.5' }),
+      fc.constantFrom(
+        { deviceID: 'x' },
+        { mac: '01:02:03' },
+        { ips: [1] },
+        { ips: '10.0.0.5' },
+        { bandwidth: [] },
+        { bandwidth: { ingressRate: -1 } },
+        { bandwidth: { egressRate: 1.5 } },
+        { bandwidth: { egressBurst: 1000 } },
+        { bandwidth: { ingressRate: 1, ingressBurst: 2 ** 35 } },
+      ),
     ),
     optional: true,
   },
