@@ -131,15 +131,20 @@ export class Agent {
         eswitchModes: () =>
           nics.managed().map((pf) => ({ pf, mode: nics.pf(pf)?.eswitchMode ?? null })),
       });
+      // The sampler starts before the agent exists; its refusal count waits for it.
+      let agentRef: Agent | null = null;
       const sampler = await s.step('flow-sampler', async () => {
         const sampler = new FlowSampler(
           runner,
           config.metrics.flowSampleIntervalMs,
-          (byPort) =>
+          (byPort) => {
             metrics.setFlowSample(
               byPort,
               attachments.attachments().flatMap((a) => (a.representor ? [a.representor] : [])),
-            ),
+            );
+            // The verdict (cached 10 s) feeds ovs_offload_flow_refusals_total.
+            void agentRef?.offloadReport();
+          },
           logger.child({ component: 'flows' }),
         );
         s.onClose('flow sampler', async () => sampler.stop());
@@ -162,6 +167,7 @@ export class Agent {
         startup: s,
         stopGraceMs: opts.stopGraceMs ?? 30_000,
       });
+      agentRef = agent;
       await s.step('cni-server', () => agent.startCniServer());
       await s.step('metrics', () => agent.startMetricsServer());
       await s.step('ready', async () => undefined);
@@ -219,8 +225,12 @@ export class Agent {
   private offloadReport(): Promise<OffloadReport | null> {
     const now = Date.now();
     if (this.offloadCache && now - this.offloadCache.at < 10_000) return this.offloadCache.report;
-    const { runner, vswitch, nicCtx, logger } = this.parts;
-    const report = checkLive({ runner, vswitch, nicCtx, timeoutMs: 10_000, logger }).catch(
+    const { runner, vswitch, nicCtx, logger, metrics } = this.parts;
+    const report = checkLive({ runner, vswitch, nicCtx, timeoutMs: 10_000, logger }).then(
+      (r) => {
+        metrics.observeRefusals(r);
+        return r;
+      },
       (err: unknown) => {
         logger.warn({ err: errorMessage(err) }, 'offload verdict unavailable');
         return null;
@@ -278,6 +288,12 @@ export class Agent {
                 offloadedFlows: port.flows.offloaded.flows,
                 softwareFlows: port.flows.software.flows,
                 reasons: port.reasons.map((r) => r.code),
+                // The short evidence: a flow's ufid, a log line (cut), one per reason.
+                evidence: port.reasons.flatMap((r) =>
+                  r.evidence?.[0] === undefined
+                    ? []
+                    : [{ code: r.code, text: r.evidence[0].slice(0, 200) }],
+                ),
               }
             : null,
         };

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CniOp } from '../cni/types.js';
 import type { PoolStatus } from '../deviceplugin/index.js';
-import { classifyFlow } from '../offload/index.js';
+import { classifyFlow, type OffloadReport, type Reason } from '../offload/index.js';
 import type { DpFlow } from '../ovs/dpctl/index.js';
 
 /** Flow counts of one port, split the way offload is judged. */
@@ -34,6 +34,23 @@ export function countFlow(out: Map<string, PortFlows>, f: DpFlow): void {
   k.packets += Number(f.packets);
 }
 
+/** Reasons that are a flow the NIC or driver refused whatever evidence they carry. */
+const REFUSAL_CODES = new Set(['tc-software', 'dpdk-software', 'ct-not-offloaded']);
+
+/**
+ * Whether a reason is a refusal: ovs-vswitchd tried to put a flow into the NIC and it stayed
+ * in software. Config reasons (hw-offload off, legacy eswitch) are not: nothing was tried.
+ */
+export function isRefusal(r: Reason, hwOffload: boolean | null): boolean {
+  if (REFUSAL_CODES.has(r.code) || r.code.startsWith('refused-')) return true;
+  // dp:ovs with hw-offload on: the NIC said no; with it off, nothing asked the NIC.
+  if (r.code === 'software-datapath') return hwOffload === true;
+  return r.code.startsWith('tc-') && (r.evidence?.length ?? 0) > 0;
+}
+
+/** How many refusal keys are remembered: past it the oldest are forgotten (and may count again). */
+const SEEN_REFUSALS = 10_000;
+
 export interface MetricsSources {
   attachments(): { mode: 'offload' | 'legacy' }[];
   /** Attachments whose undo failed and is being retried in the background. */
@@ -53,6 +70,8 @@ export class AgentMetrics {
   private readonly flows: Gauge<'port' | 'kind'>;
   private readonly flowPackets: Gauge<'port' | 'kind'>;
   private readonly flowSampleAge: Gauge;
+  private readonly refusals: Counter<'reason' | 'port'>;
+  private readonly seenRefusals = new Set<string>();
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -126,6 +145,12 @@ export class AgentMetrics {
       labelNames: ['port', 'kind'],
       registers,
     });
+    this.refusals = new Counter({
+      name: 'ovs_offload_flow_refusals_total',
+      help: 'Offload refusals seen in the offload verdict (dp:ovs with hw-offload on, dp:tc not in hardware, ct leg in software, ovs-vswitchd.log refusals), by reason code and port; each refusal (its evidence: a flow ufid, a log line) counts once.',
+      labelNames: ['reason', 'port'],
+      registers,
+    });
     this.flowSampleAge = new Gauge({
       name: 'ovs_offload_flow_sample_timestamp_seconds',
       help: 'When the datapath flows were last sampled (unix time).',
@@ -137,6 +162,31 @@ export class AgentMetrics {
     const result = outcome === 'ok' ? 'ok' : String(code ?? 'error');
     this.requests.inc({ op, result });
     this.duration.observe({ op, result }, seconds);
+  }
+
+  /**
+   * Counts the refusals of an offload report that were not seen before: the key is the port,
+   * the reason and its first evidence (a ufid, a log line), so a flow that stays refused
+   * across samples counts once. Returns how many were new.
+   */
+  observeRefusals(report: OffloadReport): number {
+    const hwOffload = report.facts.ovs?.hwOffload ?? null;
+    let added = 0;
+    for (const p of report.ports) {
+      for (const r of p.reasons) {
+        if (!isRefusal(r, hwOffload)) continue;
+        const key = `${p.port}\0${r.code}\0${r.evidence?.[0] ?? ''}`;
+        if (this.seenRefusals.has(key)) continue;
+        if (this.seenRefusals.size >= SEEN_REFUSALS) {
+          const oldest = this.seenRefusals.values().next();
+          if (oldest.done !== true) this.seenRefusals.delete(oldest.value);
+        }
+        this.seenRefusals.add(key);
+        this.refusals.inc({ reason: r.code, port: p.port });
+        added++;
+      }
+    }
+    return added;
   }
 
   /** Replaces the flow gauges with a new sample, for the ports we care about. */

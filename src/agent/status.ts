@@ -55,6 +55,8 @@ const OffloadSchema = z.object({
   offloadedFlows: z.number(),
   softwareFlows: z.number(),
   reasons: z.array(z.string()),
+  /** The first evidence of each reason that has one (a flow ufid, a log line): short. */
+  evidence: z.array(z.object({ code: z.string(), text: z.string() })).default([]),
 });
 
 const AttachmentSchema = z.object({

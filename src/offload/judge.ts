@@ -1,6 +1,6 @@
 import { portNumber, type DpFlow, type FlowLineError } from '../ovs/dpctl/index.js';
 import { NotFoundError } from '../sys/index.js';
-import { reasonsFor, verdictOf } from './reasons.js';
+import { reasonsFor, refusalReasons, verdictOf } from './reasons.js';
 import { FlowAccumulator, PortTally } from './tally.js';
 import type {
   OffloadFacts,
@@ -11,6 +11,7 @@ import type {
   PortReport,
   Selection,
 } from './types.js';
+import type { LogScan, Refusal } from './vswitchd-log.js';
 
 /**
  * The verdict: joins the per-port tally of a dump with the port table (names, datapath
@@ -22,6 +23,11 @@ export interface JudgeOptions {
   source?: 'live' | 'dump';
   /** Notes from whoever gathered the inputs (sysfs unreadable, …), kept in the report. */
   notes?: readonly string[];
+  /**
+   * Offload refusals read from ovs-vswitchd's log, and which port each ufid the log names
+   * comes in on in the dump (ufid → in_port as printed), to attribute them.
+   */
+  vswitchdLog?: { scan: LogScan; ufidPorts?: ReadonlyMap<string, string> };
 }
 
 /** Ports that never carry offloadable traffic: the bridge's own (LOCAL) port, patch ports. */
@@ -142,6 +148,7 @@ function report(
   resolved: Resolved | undefined,
   index: PortIndex,
   facts: OffloadFacts,
+  refused: readonly Refusal[] = [],
 ): PortReport {
   const entry = resolved?.entry ?? index.byName.get(key) ?? null;
   const flows = (resolved?.acc ?? new FlowAccumulator()).get();
@@ -157,8 +164,59 @@ function report(
     pf: pf?.pci ?? null,
     verdict,
     flows,
-    reasons: reasonsFor(ctx, verdict, flows, facts),
+    reasons: [
+      ...reasonsFor(ctx, verdict, flows, facts),
+      ...(verdict === 'offloaded' ? [] : refusalReasons(key, refused, facts)),
+    ],
   };
+}
+
+/**
+ * Which reported port each logged refusal is about: the netdev it names (a representor),
+ * else the in_port of the dump's flow with the ufid it names, else a port name among its
+ * words. Refusals about no reported port, and rate-limited ones, become notes.
+ */
+function attributeRefusals(
+  log: JudgeOptions['vswitchdLog'],
+  index: PortIndex,
+  keys: readonly string[],
+  notes: string[],
+): Map<string, Refusal[]> {
+  const out = new Map<string, Refusal[]>();
+  if (!log) return out;
+  const wanted = new Set(keys);
+  const named = (token: string | null | undefined): string | null => {
+    if (token === null || token === undefined) return null;
+    const key = index.lookup(token)?.name ?? token;
+    return wanted.has(key) ? key : null;
+  };
+  const elsewhere: Refusal[] = [];
+  for (const r of log.scan.refusals) {
+    const key =
+      named(r.netdev) ??
+      named(r.ufid === null ? null : log.ufidPorts?.get(r.ufid)) ??
+      r.words.map((w) => (wanted.has(w) ? w : null)).find((k) => k !== null) ??
+      null;
+    if (key === null) {
+      elsewhere.push(r);
+      continue;
+    }
+    const list = out.get(key) ?? [];
+    list.push(r);
+    out.set(key, list);
+  }
+  const first = elsewhere[elsewhere.length - 1];
+  if (first) {
+    notes.push(
+      `ovs-vswitchd.log: ${elsewhere.length} offload refusal${elsewhere.length === 1 ? '' : 's'} about no port checked here; latest: "${first.line}"`,
+    );
+  }
+  if (log.scan.suppressed > 0) {
+    notes.push(
+      `ovs-vswitchd.log: the rate limiter dropped ${log.scan.suppressed} offload log message${log.scan.suppressed === 1 ? '' : 's'}: more flows may have been refused than the log shows`,
+    );
+  }
+  return out;
 }
 
 function toTally(flows: PortTally | Iterable<DpFlow | FlowLineError>): PortTally {
@@ -184,7 +242,8 @@ export function judgePorts(
   const index = new PortIndex(ports, facts);
   const resolved = resolveTokens(tally, index, notes);
   const keys = subjects(opts.select ?? {}, index, resolved, notes);
-  const reports = keys.map((k) => report(k, resolved.get(k), index, facts));
+  const refused = attributeRefusals(opts.vswitchdLog, index, keys, notes);
+  const reports = keys.map((k) => report(k, resolved.get(k), index, facts, refused.get(k)));
   const offloadedPorts = reports.filter((r) => r.verdict === 'offloaded').length;
   const verdict: OverallVerdict =
     reports.length === 0

@@ -3,6 +3,8 @@ import type { InterfaceInfo, OffloadConfig } from '../ovs/vswitch.js';
 import {
   CommandError,
   errorMessage,
+  files,
+  NotFoundError,
   OvsOffloadError,
   TimeoutError,
   type CommandRunner,
@@ -13,6 +15,9 @@ import { parsePortTable } from './dpif-show.js';
 import { judgePorts } from './judge.js';
 import { PortTally } from './tally.js';
 import type { OffloadFacts, OffloadReport, PfFact, PortEntry, Selection } from './types.js';
+import { addNodeViews, keepTcFlows } from './node-views.js';
+import type { TcFlowRef } from './tc-filters.js';
+import { scanVswitchdLog, ufidsOf, VSWITCHD_LOG_TAIL_BYTES, type LogScan } from './vswitchd-log.js';
 
 /** What the live check reads from OVSDB (a Vswitch; a fake in tests). */
 export interface LiveOvsdb {
@@ -30,6 +35,12 @@ export interface LiveDeps {
   /** Bound on the dump (default 60 s: a million flows take a few seconds to print). */
   timeoutMs?: number;
   logger?: Logger;
+  /**
+   * ovs-vswitchd's log, for the flows it refused to offload: only its tail is read (default
+   * 4 MiB). `required`: a missing file is an error (a path the user gave); else a missing
+   * file is no log, and an unreadable one a note.
+   */
+  vswitchdLog?: { path: string; required?: boolean; maxBytes?: number };
 }
 
 export interface LiveGathering {
@@ -37,6 +48,10 @@ export interface LiveGathering {
   ports: PortEntry[];
   facts: OffloadFacts;
   notes: string[];
+  /** The log's offload refusals and the in_port of each ufid they name, when it was read. */
+  vswitchdLog?: { scan: LogScan; ufidPorts: Map<string, string> };
+  /** The dump's dp:tc flows (ufid, in_port, packets), for the join with TC's filters. */
+  tcFlows?: TcFlowRef[];
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -45,21 +60,63 @@ function appctl(target: string | undefined, args: readonly string[]): string[] {
   return ['ovs-appctl', ...(target === undefined ? [] : ['-t', target]), ...args];
 }
 
-function sinkOf(tally: PortTally): DumpSink {
-  return { flow: (f) => tally.add(f), error: (e) => tally.addError(e) };
+function sinkOf(tally: PortTally, ufids?: UfidWatch): DumpSink {
+  if (!ufids || ufids.wanted.size === 0) {
+    return { flow: (f) => tally.add(f), error: (e) => tally.addError(e) };
+  }
+  return {
+    flow: (f) => {
+      tally.add(f);
+      ufids.see(f);
+    },
+    error: (e) => tally.addError(e),
+  };
+}
+
+/** Remembers the in_port of the dump's flows whose ufid the log names. */
+export class UfidWatch {
+  readonly ports = new Map<string, string>();
+  constructor(readonly wanted: ReadonlySet<string>) {}
+
+  see(f: { ufid: string | null; inPort: string | null }): void {
+    if (f.ufid === null || f.inPort === null) return;
+    const u = f.ufid.toLowerCase();
+    if (this.wanted.has(u)) this.ports.set(u, f.inPort);
+  }
+}
+
+/** The tail of ovs-vswitchd's log, scanned for offload refusals; null (and a note) when absent. */
+export async function readVswitchdLog(
+  log: NonNullable<LiveDeps['vswitchdLog']>,
+  notes: string[],
+): Promise<LogScan | null> {
+  try {
+    const t = await files.readTail(log.path, log.maxBytes ?? VSWITCHD_LOG_TAIL_BYTES);
+    return scanVswitchdLog(t.text, t.truncated);
+  } catch (err) {
+    if (log.required === true) throw err;
+    // No log at the default place (OVS may log to syslog only): nothing to read, nothing wrong.
+    if (err instanceof NotFoundError) return null;
+    notes.push(`ovs-vswitchd log unreadable, refused flows not read: ${errorMessage(err)}`);
+    return null;
+  }
 }
 
 /**
  * `dpctl/dump-flows -m type=all`, folded as it streams: only `-m` prints `offloaded:` and
  * `dp:`, and `type=all` includes the flows that stayed in software.
  */
-async function dumpTally(deps: LiveDeps): Promise<PortTally> {
+async function dumpTally(
+  deps: LiveDeps,
+  ufids?: UfidWatch,
+  tcRefs?: TcFlowRef[],
+): Promise<PortTally> {
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
   const opts = { ...(deps.ovsTarget === undefined ? {} : { target: deps.ovsTarget }), signal };
   const tally = new PortTally();
   try {
-    await dumpFlows(deps.runner, sinkOf(tally), opts);
+    await dumpFlows(deps.runner, keepTcFlows(sinkOf(tally, ufids), tcRefs), opts);
     return tally;
   } catch (err) {
     if (signal.aborted) {
@@ -71,7 +128,8 @@ async function dumpTally(deps: LiveDeps): Promise<PortTally> {
   // socket), so running it once more is the cheap way to a typed error with the reason.
   const r = await deps.runner.run(dumpFlowsArgv(opts), { timeoutMs });
   const again = new PortTally();
-  const parser = new DumpParser(sinkOf(again));
+  tcRefs?.splice(0);
+  const parser = new DumpParser(keepTcFlows(sinkOf(again, ufids), tcRefs));
   parser.push(r.stdout);
   parser.end();
   return again;
@@ -145,8 +203,12 @@ export async function gatherLive(deps: LiveDeps): Promise<LiveGathering> {
     p.catch((err: unknown) => {
       throw new OvsOffloadError(`${what}: ${errorMessage(err)}`, { cause: err });
     });
+  // The log first (a bounded read): the ufids it names are looked for while the dump streams.
+  const scan = deps.vswitchdLog ? await readVswitchdLog(deps.vswitchdLog, notes) : null;
+  const ufids = new UfidWatch(scan ? ufidsOf(scan) : new Set());
+  const tcFlows: TcFlowRef[] = [];
   const [tally, interfaces, config, table, nic] = await Promise.all([
-    wrap('dump datapath flows', dumpTally(deps)),
+    wrap('dump datapath flows', dumpTally(deps, ufids, tcFlows)),
     wrap('read OVS interfaces', deps.vswitch.listInterfaces()),
     wrap('read OVS other_config', deps.vswitch.getOffloadConfig()),
     readPortTable(deps, notes),
@@ -158,11 +220,20 @@ export async function gatherLive(deps: LiveDeps): Promise<LiveGathering> {
     ports: interfaces.map((i) => portEntry(i, table.get(i.name))),
     facts: { ovs: { hwOffload: config.hwOffload, tcPolicy: config.tcPolicy }, nic },
     notes,
+    ...(scan ? { vswitchdLog: { scan, ufidPorts: ufids.ports } } : {}),
+    tcFlows,
   };
 }
 
 /** gatherLive + judgePorts: the live `offload-check` (and the agent's status verdict). */
 export async function checkLive(deps: LiveDeps, select: Selection = {}): Promise<OffloadReport> {
   const g = await gatherLive(deps);
-  return judgePorts(g.tally, g.ports, g.facts, { select, source: 'live', notes: g.notes });
+  const report = judgePorts(g.tally, g.ports, g.facts, {
+    select,
+    source: 'live',
+    notes: g.notes,
+    ...(g.vswitchdLog ? { vswitchdLog: g.vswitchdLog } : {}),
+  });
+  // TC's view on kernel-datapath ports, offload-stats-show on a userspace datapath.
+  return addNodeViews(deps, report, g.ports, g.tcFlows ?? []);
 }

@@ -7,6 +7,7 @@ import type {
   Reason,
   ReasonCode,
 } from './types.js';
+import type { Refusal, RefusalCause } from './vswitchd-log.js';
 
 /**
  * Why a port is not offloaded, from what the node tells (OVS config, eswitch modes, where
@@ -172,6 +173,31 @@ function softwareReasons(flows: PortFlows, facts: OffloadFacts): Reason[] {
   return out;
 }
 
+/**
+ * The conntrack leg stays in software while the port's other flows are in the NIC: the NIC,
+ * driver or firmware does not offload `ct()` (ConnectX-5 without ct offload firmware, a
+ * kernel without CONFIG_NET_TC_SKB_EXT), so every connection's packets take the slow path.
+ */
+function ctReasons(flows: PortFlows): Reason[] {
+  const ct = flows.ct;
+  const first = ct.firstSoftware;
+  const others = flows.offloaded.flows - ct.offloaded;
+  if (ct.software === 0 || others === 0 || first === null) return [];
+  const zone = first.zone ?? ct.zones[0] ?? null;
+  const zoneText = zone === null ? 'no zone printed' : `zone ${zone}`;
+  return [
+    {
+      ...reason(
+        'ct-not-offloaded',
+        `the conntrack leg is in software: ${ct.software} of ${n(ct.all.flows, 'ct/recirc flow')} (${zoneText}; ${first.flow}) ` +
+          `${ct.software === 1 ? 'runs' : 'run'} outside the NIC while ${others} other ${others === 1 ? 'flow is' : 'flows are'} offloaded: the NIC, driver or firmware does not offload ct()`,
+        'use a NIC/firmware with conntrack offload (mlx5: ConnectX-6 Dx, or ConnectX-5 firmware with ct offload) and a kernel with CONFIG_NET_TC_SKB_EXT; ovs-vswitchd.log names the refusal ("ct_state not supported")',
+      ),
+      evidence: [first.flow, ...(zone === null ? [] : [`zone=${zone}`])],
+    },
+  ];
+}
+
 function flowReasons(
   name: string,
   verdict: PortVerdict,
@@ -197,6 +223,7 @@ function flowReasons(
       ),
     );
   }
+  out.push(...ctReasons(flows));
   out.push(...softwareReasons(flows, facts));
   if (flows.partial.flows > 0) {
     out.push(
@@ -239,4 +266,94 @@ export function verdictOf(flows: PortFlows): PortVerdict {
   if (flows.offloaded.flows === flows.total) return 'offloaded';
   if (flows.offloaded.flows + flows.partial.flows > 0) return 'partial';
   return flows.software.flows > 0 ? 'software' : 'unknown';
+}
+
+/** The reason code of each refusal cause the vswitchd log tells. */
+const REFUSAL_CODES: Record<RefusalCause, ReasonCode> = {
+  'unsupported-match': 'refused-match',
+  'unsupported-action': 'refused-action',
+  'ct-not-supported': 'refused-ct',
+  'encap-not-supported': 'refused-encap',
+  'hw-tc-offload-off': 'refused-hw-tc-offload',
+  'driver-refused': 'refused-by-driver',
+  'offload-failed': 'refused-flow',
+};
+
+const REFUSAL_WHAT: Record<RefusalCause, string> = {
+  'unsupported-match': 'the flow matches on a field the NIC or OVS offload code cannot match',
+  'unsupported-action': 'the flow has an action the NIC or OVS offload code cannot run',
+  'ct-not-supported':
+    'the flow uses conntrack (ct/recirc) and the driver or firmware does not offload it',
+  'encap-not-supported': "the NIC cannot offload the flow's tunnel (encap/decap)",
+  'hw-tc-offload-off': 'hw-tc-offload is off on the netdev',
+  'driver-refused': 'the NIC driver refused the flow',
+  'offload-failed': 'putting the flow into the NIC failed',
+};
+
+function refusalFix(cause: RefusalCause, dev: string, detail: string, facts: OffloadFacts): string {
+  const policy = facts.ovs?.tcPolicy ?? null;
+  const hwTc = `ethtool -K ${dev} hw-tc-offload on (check: ethtool -k ${dev} | grep hw-tc-offload)`;
+  switch (cause) {
+    case 'unsupported-match':
+      return 'upgrade OVS, kernel and NIC firmware, or change the OpenFlow rules so datapath flows do not match on that field (pkt_mark, dp_hash, skb_priority, IPv6 fragments, several MPLS labels)';
+    case 'unsupported-action':
+      return 'upgrade OVS, kernel and NIC firmware, or avoid the action in the OpenFlow rules (e.g. dec_ttl or set_field before ct(), more actions than TC takes)';
+    case 'ct-not-supported':
+      return (
+        'conntrack offload needs a driver and firmware with CT offload (mlx5: ConnectX-5 firmware with CT offload or ConnectX-6 Dx and later; kernel >= 5.x; OVS >= 2.15)' +
+        (policy === 'skip_sw'
+          ? '; and tc-policy=skip_sw breaks CT offload (TC software tables must exist): ovs-vsctl remove Open_vSwitch . other_config tc-policy'
+          : '')
+      );
+    case 'encap-not-supported':
+      return `check the tunnel type is one the driver offloads (VXLAN, Geneve with supported options), the underlay route leaves through the PF uplink, and ${hwTc}`;
+    case 'hw-tc-offload-off':
+      return hwTc;
+    case 'driver-refused':
+      return `the driver says why (${detail}); dmesg has the details. Check ${hwTc}`;
+    case 'offload-failed':
+      if (policy === 'skip_hw') {
+        return 'other_config:tc-policy=skip_hw keeps flows out of the NIC: ovs-vsctl remove Open_vSwitch . other_config tc-policy, then restart ovs-vswitchd';
+      }
+      if (/No such file or directory/.test(detail)) {
+        return `the ingress qdisc OVS adds to ${dev} is gone (tc qdisc show dev ${dev}; NetworkManager or another tool removed it): restart ovs-vswitchd or re-add the port`;
+      }
+      if (/No space left on device/.test(detail)) {
+        return 'the NIC is out of flow resources: fewer or coarser datapath flows (max-idle), or a NIC with larger tables';
+      }
+      return `${hwTc}; for the cause, ovs-appctl vlog/set netdev_offload_tc:file:dbg (OVS >= 3.7: dpif_offload_tc_netdev), send traffic and check again; dmesg`;
+  }
+}
+
+/**
+ * Reasons from the refusals ovs-vswitchd logged for a port: one per cause, with the latest
+ * line first in the evidence (up to 3 lines) and the fix for that cause.
+ */
+export function refusalReasons(
+  name: string,
+  refusals: readonly Refusal[],
+  facts: OffloadFacts,
+): Reason[] {
+  const byCause = new Map<RefusalCause, Refusal[]>();
+  for (const r of refusals) {
+    const list = byCause.get(r.cause) ?? [];
+    list.push(r);
+    byCause.set(r.cause, list);
+  }
+  const out: Reason[] = [];
+  for (const [cause, list] of byCause) {
+    const latest = list[list.length - 1];
+    if (!latest) continue;
+    const count = list.length;
+    out.push({
+      code: REFUSAL_CODES[cause],
+      message: `ovs-vswitchd.log: ${count === 1 ? 'a flow' : `${count} flows`} on ${name} refused (${latest.detail}): ${REFUSAL_WHAT[cause]}; latest: "${latest.line}"`,
+      fix: refusalFix(cause, latest.netdev ?? name, latest.detail, facts),
+      evidence: list
+        .slice(-3)
+        .reverse()
+        .map((r) => r.line),
+    });
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-import type { OffloadFacts, OffloadReport, PortReport } from './types.js';
+import type { CtFlows, OffloadFacts, OffloadReport, OffloadStats, PortReport } from './types.js';
 
 /** The human `offload-check` output: a per-port table, then why, then one verdict line. */
 
@@ -63,6 +63,37 @@ function factsLine(facts: OffloadFacts): string | null {
   return parts.length > 0 ? `node: ${parts.join(', ')}` : null;
 }
 
+/** "3 ct/recirc flows (34 packets, 3332 bytes): 1 offloaded, 2 in software; zones 4, 6". */
+export function ctText(ct: CtFlows): string {
+  const where: string[] = [];
+  if (ct.offloaded > 0) where.push(`${ct.offloaded} offloaded`);
+  if (ct.partial > 0) where.push(`${ct.partial} partial`);
+  if (ct.software > 0) where.push(`${ct.software} in software`);
+  if (ct.unknown > 0) where.push(`${ct.unknown} not shown (no -m)`);
+  const zones =
+    ct.zones.length === 0 ? '' : `; zone${ct.zones.length === 1 ? '' : 's'} ${ct.zones.join(', ')}`;
+  const flows = `${ct.all.flows} ct/recirc flow${ct.all.flows === 1 ? '' : 's'}`;
+  return `${flows} (${ct.all.packets} packets, ${ct.all.bytes} bytes): ${where.join(', ')}${zones}`;
+}
+
+/** `dpctl/offload-stats-show`: the totals (or per provider), then one line per offload thread. */
+function offloadStatsLines(stats: OffloadStats): string[] {
+  const out = ['offload stats (dpctl/offload-stats-show):'];
+  const groups = new Map<string, string[]>();
+  for (const c of stats.counters) {
+    const key =
+      c.thread === null
+        ? (c.section ?? 'all')
+        : c.thread === 'total'
+          ? 'total'
+          : `thread ${c.thread}`;
+    groups.set(key, [...(groups.get(key) ?? []), `${c.name} ${c.value}`]);
+  }
+  for (const [k, v] of groups) out.push(`  ${k}: ${v.join(', ')}`);
+  if (groups.size === 0) out.push('  (no counters)');
+  return out;
+}
+
 function portDetail(p: PortReport): string[] {
   const out: string[] = [];
   const who = p.pod ? `${p.port} (${p.pod})` : p.port;
@@ -70,6 +101,13 @@ function portDetail(p: PortReport): string[] {
   if (n > 0) {
     out.push(
       `${who}: ${n} offloaded flow${n === 1 ? ' prints' : 's print'} packets:0: the NIC does not report counters for ${n === 1 ? 'it' : 'them'}, which is not a sign of no traffic`,
+    );
+  }
+  if (p.flows.ct.all.flows > 0) out.push(`${who}: conntrack leg: ${ctText(p.flows.ct)}`);
+  if (p.tc) {
+    const t = p.tc;
+    out.push(
+      `${who}: TC ingress: ${t.filters} flower filters (${t.inHw} in_hw, ${t.notInHw} not_in_hw, ${t.skipHw} skip_hw) for ${t.tcFlows} dp:tc flows, ${t.missing} offloaded without a filter`,
     );
   }
   if (p.reasons.length === 0) return out;
@@ -106,6 +144,7 @@ export function renderReport(report: OffloadReport): string {
   }
   const details = report.ports.flatMap(portDetail);
   if (details.length > 0) out.push('', ...details);
+  if (report.offloadStats) out.push('', ...offloadStatsLines(report.offloadStats));
   const { count, first } = report.parseErrors;
   const notes = [...report.notes];
   if (count > 0) {

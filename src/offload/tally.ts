@@ -6,7 +6,7 @@ import {
   type DpFlow,
   type FlowLineError,
 } from '../ovs/dpctl/index.js';
-import type { FlowTotals, PortFlows } from './types.js';
+import type { CtFlows, FlowTotals, PortFlows } from './types.js';
 
 export type FlowClass = 'offloaded' | 'partial' | 'software' | 'unknown';
 
@@ -20,6 +20,44 @@ export function classifyFlow(flow: DpFlow): FlowClass {
   if (flow.offloaded === 'partial') return 'partial';
   return flow.dp === null ? 'unknown' : 'software';
 }
+
+/** A `recirc_id`/`ct_zone`/`ct_state` value (`0x2d277`, `5/0xffff`): its value part, 0 if unreadable. */
+function matchValue(text: string): number {
+  const v = Number((text.split('/')[0] ?? '').trim());
+  return Number.isFinite(v) ? v : 0;
+}
+
+/**
+ * Whether a flow is part of the conntrack leg (CtFlows), and the zone it names: the
+ * `ct(zone=N)` action's, else a non-zero `ct_zone(N)` match's.
+ */
+export function ctLeg(flow: DpFlow): { zone: number | null } | null {
+  let ct = false;
+  let zone: number | null = null;
+  for (const a of flow.actions) {
+    if (a.name === 'recirc') ct = true;
+    if (a.name !== 'ct') continue;
+    ct = true;
+    const m = /(?:^|,)zone=(\d+)/.exec(a.args ?? '');
+    if (m && zone === null) zone = Number(m[1]);
+  }
+  const { recirc_id: recirc, ct_state: state, ct_zone: ctZone } = flow.match;
+  if (recirc !== undefined && matchValue(recirc) !== 0) ct = true;
+  if (state !== undefined && (state.includes('+') || matchValue(state) !== 0)) ct = true;
+  if (ctZone !== undefined && matchValue(ctZone) !== 0) {
+    ct = true;
+    zone ??= matchValue(ctZone);
+  }
+  return ct ? { zone } : null;
+}
+
+/** `ufid:…` when the dump has it (`-m`), else the line itself, cut to a readable length. */
+export function flowRef(flow: DpFlow): string {
+  if (flow.ufid !== null) return `ufid:${flow.ufid}`;
+  return flow.raw.length > 240 ? `${flow.raw.slice(0, 237)}...` : flow.raw;
+}
+
+const KEPT_ZONES = 16;
 
 class Totals {
   flows = 0;
@@ -41,6 +79,54 @@ class Totals {
   }
 }
 
+/** The conntrack leg of a port (CtFlows), in O(1) memory. */
+class CtTotals {
+  private readonly all = new Totals();
+  private readonly byClass: Record<FlowClass, number> = {
+    offloaded: 0,
+    partial: 0,
+    software: 0,
+    unknown: 0,
+  };
+  private readonly zones = new Set<number>();
+  private firstSoftware: CtFlows['firstSoftware'] = null;
+
+  add(flow: DpFlow, cls: FlowClass): void {
+    const leg = ctLeg(flow);
+    if (leg === null) return;
+    this.all.add(flow);
+    this.byClass[cls]++;
+    if (leg.zone !== null) this.addZone(leg.zone);
+    if (cls === 'software' && this.firstSoftware === null) {
+      this.firstSoftware = { flow: flowRef(flow), zone: leg.zone };
+    }
+  }
+
+  private addZone(zone: number): void {
+    if (this.zones.size < KEPT_ZONES || this.zones.has(zone)) this.zones.add(zone);
+  }
+
+  merge(other: CtTotals): void {
+    const o = other.get();
+    this.all.addTotals(o.all.flows, o.all.packets, o.all.bytes);
+    this.byClass.offloaded += o.offloaded;
+    this.byClass.partial += o.partial;
+    this.byClass.software += o.software;
+    this.byClass.unknown += o.unknown;
+    for (const z of o.zones) this.addZone(z);
+    this.firstSoftware ??= o.firstSoftware;
+  }
+
+  get(): CtFlows {
+    return {
+      all: this.all.get(),
+      ...this.byClass,
+      zones: [...this.zones].sort((a, b) => a - b),
+      firstSoftware: this.firstSoftware,
+    };
+  }
+}
+
 /** Per-port (or whole-dump) counts by class, in O(1) memory per port. */
 export class FlowAccumulator {
   private total = 0;
@@ -52,10 +138,12 @@ export class FlowAccumulator {
   };
   private readonly softwareDp = { ovs: 0, tc: 0, dpdk: 0 };
   private countersNotReported = 0;
+  private readonly ct = new CtTotals();
 
   add(flow: DpFlow, cls: FlowClass = classifyFlow(flow)): void {
     this.total++;
     this.byClass[cls].add(flow);
+    this.ct.add(flow, cls);
     if (cls === 'software' && flow.dp !== null) this.softwareDp[flow.dp]++;
     // Some NICs (and tc without counters) report 0 for flows they switch: still offloaded.
     if (cls === 'offloaded' && (flow.packets === 0 || flow.packets === '0')) {
@@ -74,6 +162,7 @@ export class FlowAccumulator {
     this.softwareDp.tc += other.softwareDp.tc;
     this.softwareDp.dpdk += other.softwareDp.dpdk;
     this.countersNotReported += other.countersNotReported;
+    this.ct.merge(other.ct);
   }
 
   get(): PortFlows {
@@ -85,6 +174,7 @@ export class FlowAccumulator {
       unknown: this.byClass.unknown.get(),
       softwareDp: { ...this.softwareDp },
       countersNotReported: this.countersNotReported,
+      ct: this.ct.get(),
     };
   }
 }

@@ -73,6 +73,25 @@ export interface PortFlows {
   softwareDp: { ovs: number; tc: number; dpdk: number };
   /** Offloaded flows that print `packets:0`: NICs that do not report counters, not idle flows. */
   countersNotReported: number;
+  /** The conntrack leg: the flows of the port that go through `ct(...)`/`recirc(...)`. */
+  ct: CtFlows;
+}
+
+/**
+ * Flows that take part in conntrack: a `ct(...)` or `recirc(...)` action, or a match on
+ * `recirc_id` ≠ 0, a `ct_state` with a `+` flag or a non-zero value, or a non-zero `ct_zone`
+ * (`-m` prints `ct_state(0/0)`, `ct_zone(0/0)` on every flow: those are wildcards, not ct).
+ */
+export interface CtFlows {
+  all: FlowTotals;
+  offloaded: number;
+  partial: number;
+  software: number;
+  unknown: number;
+  /** Zones seen (`ct(zone=N)` actions, `ct_zone(N)` matches), ascending, at most 16. */
+  zones: number[];
+  /** The first ct flow that stayed in software: `ufid:…` or the raw line, and its zone. */
+  firstSoftware: { flow: string; zone: number | null } | null;
 }
 
 export type PortVerdict = 'offloaded' | 'partial' | 'software' | 'no-flows' | 'unknown';
@@ -91,13 +110,31 @@ export type ReasonCode =
   | 'some-software'
   | 'partial-offload'
   | 'no-flows'
-  | 'not-shown';
+  | 'not-shown'
+  | 'ct-not-offloaded'
+  // TC's own view disagrees with dpctl (src/offload/tc-filters.ts)
+  | 'tc-filter-missing'
+  | 'tc-not-in-hw'
+  | 'tc-hw-counters-zero'
+  // Refused flows: ovs-vswitchd's log says why (src/offload/vswitchd-log.ts)
+  | 'refused-match'
+  | 'refused-action'
+  | 'refused-ct'
+  | 'refused-encap'
+  | 'refused-hw-tc-offload'
+  | 'refused-by-driver'
+  | 'refused-flow';
 
 export interface Reason {
   code: ReasonCode;
   message: string;
   /** What to do about it, when there is one thing to do. */
   fix: string | null;
+  /**
+   * What shows it, short and verbatim where it can be: a flow (`ufid:…` or its line), a log
+   * line, a TC filter. The first item keys the refusal counter (one count per new key).
+   */
+  evidence?: string[];
 }
 
 export interface PortReport {
@@ -112,6 +149,37 @@ export interface PortReport {
   verdict: PortVerdict;
   flows: PortFlows;
   reasons: Reason[];
+  /** TC's view of the port's ingress (kernel datapath, live or --tc-dir); absent when not read. */
+  tc?: TcPortView;
+}
+
+/** `tc -s -j filter show dev PORT ingress` summed up and joined with the port's dp:tc flows. */
+export interface TcPortView {
+  filters: number;
+  inHw: number;
+  notInHw: number;
+  skipHw: number;
+  /** dp:tc flows that come in on the port (what TC should hold on its ingress). */
+  tcFlows: number;
+  /** Of those, offloaded flows whose ufid no filter cookie carries. */
+  missing: number;
+}
+
+/** One counter of `dpctl/offload-stats-show`. */
+export interface OffloadStatsCounter {
+  /** The provider label of newer OVS (`dpdk[netdev@ovs-netdev]`), null in 2.16–3.x output. */
+  section: string | null;
+  /** Offload thread number, 'total' for the aggregate line, null when per provider. */
+  thread: number | 'total' | null;
+  name: string;
+  value: number | string;
+}
+
+export interface OffloadStats {
+  /** The `HW Offload stats:` header was seen. */
+  header: boolean;
+  counters: OffloadStatsCounter[];
+  unparsed: string[];
 }
 
 export type OverallVerdict = 'offloaded' | 'not-offloaded' | 'no-ports';
@@ -132,6 +200,11 @@ export interface OffloadReport {
   notes: string[];
   /** Lines of the dump that were not flows (§3.3 errors), the first few and how many. */
   parseErrors: { count: number; first: FlowLineError[] };
+  /**
+   * `ovs-appctl dpctl/offload-stats-show` of a userspace (DPDK) datapath node: per offload
+   * thread enqueued/inserted counts. Absent when the node has no netdev datapath port.
+   */
+  offloadStats?: OffloadStats;
 }
 
 /** Which ports to report: one port, one pod's ports, or the default set. */

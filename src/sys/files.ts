@@ -63,6 +63,37 @@ export class Files {
     }
   }
 
+  /**
+   * The last `maxBytes` of a file (all of it when smaller), for logs that grow without bound
+   * (ovs-vswitchd.log): never reads more than the bound. `truncated` says the head was cut;
+   * the first, partial line is then dropped so every line returned is whole.
+   */
+  async readTail(p: string, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+    let fh: fsp.FileHandle | undefined;
+    try {
+      fh = await fsp.open(p, 'r');
+      const size = (await fh.stat()).size;
+      const start = Math.max(0, size - maxBytes);
+      const buf = Buffer.alloc(size - start);
+      let got = 0;
+      while (got < buf.length) {
+        const { bytesRead } = await fh.read(buf, got, buf.length - got, start + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      let text = buf.subarray(0, got).toString('utf8');
+      if (start > 0) {
+        const nl = text.indexOf('\n');
+        text = nl < 0 ? '' : text.slice(nl + 1);
+      }
+      return { text, truncated: start > 0 };
+    } catch (err) {
+      throw wrap('read', p, err);
+    } finally {
+      await fh?.close().catch(() => undefined);
+    }
+  }
+
   async writeText(p: string, data: string): Promise<void> {
     try {
       await fsp.writeFile(p, data);

@@ -26,3 +26,15 @@ export function packageRoot(): string {
     dir = up;
   }
 }
+
+/**
+ * ovs-vswitchd's log file as OVS itself places it: `$OVS_LOGDIR/ovs-vswitchd.log`, else
+ * /var/log/openvswitch/ovs-vswitchd.log (the packaged default).
+ */
+export function ovsVswitchdLogPath(): string {
+  const dir = process.env.OVS_LOGDIR;
+  return path.join(
+    dir !== undefined && dir !== '' ? dir : '/var/log/openvswitch',
+    'ovs-vswitchd.log',
+  );
+}

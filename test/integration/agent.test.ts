@@ -361,12 +361,21 @@ describe('observability', () => {
       /ovs_offload_pool_vfs\{resource="intel.com\/mlx_offload",state="total"\} 2/,
     );
     expect(text).toMatch(/ovs_offload_eswitch_mode\{pf="0000:03:00.0",mode="switchdev"\} 1/);
+    // Refusals are counted from the offload verdict (no hw-offload here: none yet).
+    expect(text).toMatch(/# TYPE ovs_offload_flow_refusals_total counter/);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/livez`)).status).toBe(200);
     const status = (await (await fetch(`${base}/status`)).json()) as {
-      attachments: { pod: string; representor: string }[];
+      attachments: {
+        pod: string;
+        representor: string;
+        offload: { reasons: string[]; evidence: { code: string; text: string }[] } | null;
+      }[];
     };
     expect(status.attachments.map((a) => a.pod).sort()).toEqual(['default/m0', 'default/m1']);
+    for (const a of status.attachments) {
+      if (a.offload) expect(Array.isArray(a.offload.evidence)).toBe(true);
+    }
     expect(status.attachments.map((a) => a.representor).sort()).toEqual(
       vfs.map((v) => v.representor).sort(),
     );

@@ -183,6 +183,40 @@ describe('ovs-offload offload-check (live, sandbox OVS)', () => {
     }
   });
 
+  it('--explain --pod: config → flows → ct leg → TC → log → verdict and fixes for one pod', async () => {
+    await node.ovs.vsctl(['set', 'Open_vSwitch', '.', 'other_config:hw-offload=true']);
+    try {
+      await traffic();
+      const r = await cli(node, ['--pod', 'ns1/a', '--explain']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe('');
+      const pf = (await node.nic.state()).pfs[0]!;
+      const lines = r.stdout.split('\n');
+      expect(lines.slice(0, 7)).toEqual([
+        'explain: pod ns1/a (live)',
+        '',
+        'config',
+        '  hw-offload     true',
+        '  tc-policy      not set (none: TC tries hardware, falls back to software)',
+        `  eswitch        PF ${pf.pci} switchdev, uplink ${node.nic.uplink(0)}`,
+        `  hw-tc-offload  not read (check: ethtool -k ${reps[0]} | grep hw-tc-offload)`,
+      ]);
+      expect(r.stdout).toContain(`\nport ${reps[0]} (pod ns1/a, bridge br-int)\n`);
+      expect(r.stdout).toMatch(/\n {4}software +[1-9]\d* \(\d+ packets\): dp:ovs [1-9]/);
+      expect(r.stdout).toContain('\n  ct leg         none (no ct/recirc flow)\n');
+      expect(r.stdout).toContain('\n  verdict        software\n');
+      expect(r.stdout).toMatch(
+        / {4}- software-datapath: .*hw-offload is on, so the NIC or driver refused/,
+      );
+      expect(r.stdout).toMatch(/ {6}fix: /);
+      expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(
+        'verdict: not offloaded (0 of 1 port offloaded)',
+      );
+    } finally {
+      await node.ovs.vsctl(['remove', 'Open_vSwitch', '.', 'other_config', 'hw-offload']);
+    }
+  });
+
   it('--port on a representor that is on no bridge: not-on-bridge, no flows; exit 1', async () => {
     const { code, report } = await json(['--port', reps[2]]);
     expect(code).toBe(1);

@@ -367,6 +367,7 @@ describe('judgePorts: ports', () => {
       'unknown',
       'softwareDp',
       'countersNotReported',
+      'ct',
     ]);
     expect(Object.keys(r.summary)).toEqual(['ports', 'offloadedPorts', 'flows']);
   });
