@@ -183,18 +183,7 @@ export async function readPortQos(
       where: [['name', '==', port]],
       columns: ['_uuid', 'type', 'ingress_policing_rate', 'ingress_policing_burst'],
     },
-    {
-      op: 'select',
-      table: 'QoS',
-      where: [['external_ids', 'includes', ours]],
-      columns: ['_uuid', 'type', 'queues', 'other_config', 'external_ids'],
-    },
-    {
-      op: 'select',
-      table: 'Queue',
-      where: [['external_ids', 'includes', ours]],
-      columns: ['_uuid', 'other_config', 'external_ids'],
-    },
+    ...selectOwnedQos(ours),
   ]);
   const p = rowsOf(res, 0)[0];
   if (!p) throw new NotFoundError(`port ${port}`);
@@ -438,14 +427,9 @@ export function qosUuidAfter(
   return cleared ? null : (before.qos?.uuid ?? null);
 }
 
-/**
- * Our QoS rows no Port points at, and our Queue rows no QoS holds: what a port removed behind
- * our back (ovs-vsctl del-port) leaves in these root tables. Read in ONE transaction.
- */
-export async function orphanQosOps(client: OvsdbTransport, owner: string): Promise<Operation[]> {
-  const ours = map({ [OWNER_KEY]: owner });
-  const res = await client.transact(VSWITCH_DB, [
-    { op: 'select', table: 'Port', where: [], columns: ['qos'] },
+/** The QoS and Queue rows carrying our owner key (two selects, in this order). */
+function selectOwnedQos(ours: ReturnType<typeof map>): Operation[] {
+  return [
     {
       op: 'select',
       table: 'QoS',
@@ -458,6 +442,18 @@ export async function orphanQosOps(client: OvsdbTransport, owner: string): Promi
       where: [['external_ids', 'includes', ours]],
       columns: ['_uuid', 'other_config', 'external_ids'],
     },
+  ];
+}
+
+/**
+ * Our QoS rows no Port points at, and our Queue rows no QoS holds: what a port removed behind
+ * our back (ovs-vsctl del-port) leaves in these root tables. Read in ONE transaction.
+ */
+export async function orphanQosOps(client: OvsdbTransport, owner: string): Promise<Operation[]> {
+  const ours = map({ [OWNER_KEY]: owner });
+  const res = await client.transact(VSWITCH_DB, [
+    { op: 'select', table: 'Port', where: [], columns: ['qos'] },
+    ...selectOwnedQos(ours),
   ]);
   const used = new Set(
     rowsOf(res, 0).flatMap((p) => {

@@ -121,13 +121,9 @@ async function restoreRepresentorMtu(
   if (before === undefined) return;
   const now = await d.nics.netdevFacts(s.vf.pfPci, rep);
   if (now.mtu === null || now.mtu === before) return;
-  try {
-    await d.ip.run(null, ['link', 'set', 'dev', rep, 'mtu', String(before)]);
-    log.debug({ port: rep, from: now.mtu, to: before }, 'representor MTU restored');
-  } catch (err) {
-    if (isTransient(err)) throw err;
-    log.warn({ port: rep, err: errorMessage(err) }, 'could not restore the representor MTU');
-  }
+  await bestEffort(log, `could not restore the MTU of representor ${rep}`, () =>
+    d.ip.run(null, ['link', 'set', 'dev', rep, 'mtu', String(before)]),
+  );
 }
 
 /**
@@ -138,12 +134,9 @@ async function restoreAdminMac(d: TeardownDeps, s: AttachmentState, log: Logger)
   const before = s.vf.adminMacBefore;
   if (s.mode !== 'offload' || before === undefined) return;
   const target = { pfPci: s.vf.pfPci, pfNetdev: s.vf.pfNetdev, vfIndex: s.vf.vfIndex };
-  try {
-    await setVfAdminMac(d.ip, d.runner, target, before);
-  } catch (err) {
-    if (isTransient(err)) throw err;
-    log.warn({ err: errorMessage(err) }, 'could not restore the VF administrative MAC');
-  }
+  await bestEffort(log, 'could not restore the VF administrative MAC', () =>
+    setVfAdminMac(d.ip, d.runner, target, before),
+  );
 }
 
 async function releaseLease(
@@ -211,12 +204,24 @@ async function returnVf(d: TeardownDeps, s: AttachmentState, log: Logger): Promi
 }
 
 async function restoreKnobs(d: TeardownDeps, s: AttachmentState, log: Logger): Promise<void> {
-  if (s.mode !== 'legacy' || !s.knobsBefore || !s.vf.pfNetdev) return;
+  const { knobsBefore } = s;
+  const { pfNetdev } = s.vf;
+  if (s.mode !== 'legacy' || !knobsBefore || !pfNetdev) return;
+  await bestEffort(log, 'could not restore VF settings', () =>
+    applyVfKnobs(d.ip, pfNetdev, s.vf.vfIndex, knobsBefore),
+  );
+}
+
+/**
+ * A restore step that only puts a setting back: a transient failure is thrown (the undo is
+ * retried), any other is logged, since it must not keep the VF from the next pod.
+ */
+async function bestEffort(log: Logger, what: string, fn: () => Promise<unknown>): Promise<void> {
   try {
-    await applyVfKnobs(d.ip, s.vf.pfNetdev, s.vf.vfIndex, s.knobsBefore);
+    await fn();
   } catch (err) {
     if (isTransient(err)) throw err;
-    log.warn({ err: errorMessage(err) }, 'could not restore VF settings');
+    log.warn({ err: errorMessage(err) }, what);
   }
 }
 
