@@ -224,7 +224,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['*.js', 'scripts/*.mjs'],
+          allowDefaultProject: ['*.js', 'scripts/*.mjs', 'scripts/image/*.mjs'],
         },
         tsconfigRootDir: import.meta.dirname,
       },

@@ -1,10 +1,14 @@
 // Bundles the executables with esbuild (type checking is `npm run typecheck`).
-// - dist/cli.js: `ovs-offload` (npm dependencies stay external, loaded from node_modules)
+// - dist/cli.js: `ovs-offload`, npm dependencies included: the node image ships it without
+//   node_modules (proto/ is still read at run time, from the package root). It holds no NIC
+//   emulator and no test code (test/unit/bundle.test.ts looks).
+// - dist/sandbox.js: `ovs-offload demo` with the NIC emulator, loaded by dist/cli.js only when
+//   asked for and present (a source checkout; the image leaves it out)
 // - dist/ovs-offload-cni.cjs: the CNI front end, fully self-contained (no node_modules at
 //   run time, small and quick to start: it runs once per pod network operation)
 // - dist/nicd.js, dist/nic-standin.js: the sandbox's emulated NIC daemon and its stand-ins
 import { build } from 'esbuild';
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,13 +30,28 @@ const common = {
   legalComments: 'none',
 };
 
+// Bundled CommonJS dependencies call require() for node built-ins; an ES module has none.
+const esmRequire = {
+  js: "import { createRequire as __ovsOffloadCreateRequire } from 'node:module';\nconst require = __ovsOffloadCreateRequire(import.meta.url);",
+};
+
 await Promise.all([
   build({
     ...common,
     entryPoints: ['src/cli/main.ts'],
     outfile: tmp + '/cli.js',
     format: 'esm',
-    packages: 'external',
+    banner: esmRequire,
+    // File and line of every frame, without shipping the dependencies' sources twice.
+    sourcesContent: false,
+  }),
+  build({
+    ...common,
+    entryPoints: ['src/cli/demo/run.ts'],
+    outfile: tmp + '/sandbox.js',
+    format: 'esm',
+    banner: esmRequire,
+    sourcesContent: false,
   }),
   build({
     ...common,
@@ -59,5 +78,13 @@ await Promise.all([
   }),
 ]);
 
+// esbuild wrote each map's sources relative to the private folder: make them relative to
+// dist/, where the map ends up, or stack traces would name files that do not exist.
+for (const f of readdirSync(tmp).filter((n) => n.endsWith('.map'))) {
+  const file = path.join(tmp, f);
+  const map = JSON.parse(readFileSync(file, 'utf8'));
+  map.sources = map.sources.map((s) => path.relative(dist, path.resolve(tmp, s)));
+  writeFileSync(file, JSON.stringify(map));
+}
 for (const f of readdirSync(tmp)) renameSync(path.join(tmp, f), path.join(dist, f));
 rmSync(tmp, { recursive: true, force: true });

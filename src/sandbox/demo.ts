@@ -4,7 +4,7 @@ import { launchAgent, sandboxAgentConfig, type AgentProcess } from './agent-proc
 import { CniRunner, type CniInvocation, type ConfList } from './cni-runner.js';
 import { emulateNic, type EmulatedNic } from './nic/emulate.js';
 import { startOvn, type OvnInstance } from './ovn.js';
-import { startOvs, type OvsInstance } from './ovs.js';
+import { SANDBOX_DPDK_DEVARGS, startOvs, type OvsInstance, type OvsOptions } from './ovs.js';
 import { Sandbox, type Pod } from './sandbox.js';
 
 export interface DemoPod {
@@ -58,13 +58,16 @@ function invocation(pod: Pod): CniInvocation {
  */
 export async function buildDemoNode(
   step: (what: string, detail?: string) => void,
-  opts: { keep: boolean },
+  opts: { keep: boolean; datapath?: OvsOptions['datapath'] },
 ): Promise<DemoNode> {
+  const dpdk = opts.datapath === 'netdev-dpdk';
   const sb = await Sandbox.create();
   step('sandbox node', `host netns ${sb.hostNetns}, files in ${sb.dir}`);
-  const ovs = await startOvs(sb);
+  const ovs = await startOvs(sb, { datapath: opts.datapath ?? 'netdev' });
   step(
-    'Open vSwitch (ovsdb-server + ovs-vswitchd, userspace datapath, hw-offload=true)',
+    dpdk
+      ? 'Open vSwitch with DPDK (ovs-vswitchd-dpdk, EAL on 2 MB hugepages, one sleeping PMD, hw-offload=true)'
+      : 'Open vSwitch (ovsdb-server + ovs-vswitchd, userspace datapath, hw-offload=true)',
     ovs.dbTarget,
   );
   // As a Kube-OVN offload node is set up: hw-offload on, then ovs-vswitchd restarted (it
@@ -91,7 +94,15 @@ export async function buildDemoNode(
   const config = {
     ...sandboxAgentConfig(sb, ovs, nic),
     ovs: { ...sandboxAgentConfig(sb, ovs, nic).ovs, hwOffload: true },
-    nics: [{ pci: '0000:03:00.0', numVfs: 4, eswitchMode: 'switchdev' }],
+    nics: [
+      {
+        pci: '0000:03:00.0',
+        numVfs: 4,
+        eswitchMode: 'switchdev',
+        // The emulated representors are veth ends: DPDK reaches them through net_af_packet.
+        ...(dpdk ? { representorType: 'dpdk', dpdkDevargs: SANDBOX_DPDK_DEVARGS } : {}),
+      },
+    ],
     metrics: { listen: `${sandboxIp}:9476`, flowSampleIntervalMs: 2000 },
   };
   const agent = await launchAgent(sb, nic, config, { detached: opts.keep, env: ovs.env });
@@ -102,6 +113,15 @@ export async function buildDemoNode(
     'agent started: nics[] policy applied (sriov_numvfs 4, devlink eswitch switchdev, representors up)',
     pf.vfs.map((v) => `${v.pci}→${v.representor ?? '?'}`).join('  '),
   );
+
+  if (dpdk) {
+    // A real PMD brings its representor's link up when OVS starts the port; net_af_packet
+    // cannot, so the emulated NIC's side does it here.
+    for (const v of pf.vfs) {
+      if (v.representor)
+        await sb.ip.run({ name: sb.hostNetns }, ['link', 'set', 'dev', v.representor, 'up']);
+    }
+  }
 
   const cniBin = path.join(sb.dir, 'cni-bin');
   await files.mkdir(cniBin);

@@ -9,7 +9,8 @@ import {
   type DevicePluginManagerOptions,
 } from '../../src/deviceplugin/manager.js';
 import type { NodeSnapshot } from '../../src/deviceplugin/model.js';
-import { RecordingRunner, SysFs } from '../../src/sys/index.js';
+import { SysFs } from '../../src/sys/index.js';
+import { RecordingRunner } from './recording-runner.js';
 import { FakeKubelet, type KubeletMode } from './fake-kubelet.js';
 
 /** A NIC whose state the test sets directly (the device plugin reads it through the source API). */

@@ -11,7 +11,8 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { RecordingRunner, SysFs } from '../../src/sys/index.js';
+import { SysFs } from '../../src/sys/index.js';
+import { RecordingRunner } from './recording-runner.js';
 import type { NicContext } from '../../src/vf/index.js';
 
 /**

@@ -1,161 +1,28 @@
 import * as path from 'node:path';
-import {
-  checkLive,
-  judgePorts,
-  parsePortsFile,
-  renderReport,
-  tallyFlows,
-} from '../../offload/index.js';
-import { parseDump } from '../../ovs/dpctl/index.js';
-import { OvsdbClient } from '../../ovs/ovsdb/index.js';
-import { Vswitch } from '../../ovs/vswitch.js';
-import { buildDemoNode, removeLeftovers, teardownDemoNode } from '../../sandbox/index.js';
-import { ExecaRunner, files, InvalidInputError, packageRoot, SysFs } from '../../sys/index.js';
-import { table } from '../table.js';
-import { parse } from '../usage.js';
-import { run as status } from './status.js';
+import { pathToFileURL } from 'node:url';
+import { files, packageRoot } from '../../sys/index.js';
 
-const USAGE = `usage: ovs-offload demo [--keep]
-       ovs-offload demo --cleanup DIR
+/**
+ * The demo and the NIC emulator it drives are dist/sandbox.js, a bundle of their own: the
+ * node image ships dist/cli.js without them, so an agent can never start the emulator.
+ */
+export const DEMO_BUNDLE = path.join('dist', 'sandbox.js');
 
-  Builds one emulated node (real OVS + OVN, emulated switchdev NIC), starts the agent, attaches
-  two pods through the real CNI executable, pings between them, prints the node status, the OVS
-  ports and the offload report, then removes everything. --keep leaves it running and prints
-  how to explore and how to clean up (--cleanup DIR).`;
+type DemoEntry = { run(argv: string[]): Promise<number> };
 
-/** offload-check --dump on a captured real-NIC dump, for the "what it looks like" part. */
-async function readDumpReport(dumpFile: string, portsFile: string) {
-  const tally = await tallyFlows(parseDump(files.readChunks(dumpFile)));
-  const ports = parsePortsFile(await files.readText(portsFile), portsFile);
-  return judgePorts(tally, ports, { ovs: null, nic: null }, { source: 'dump' });
+function isDemoEntry(m: unknown): m is DemoEntry {
+  return typeof m === 'object' && m !== null && typeof (m as { run?: unknown }).run === 'function';
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    { keep: { type: 'boolean' }, cleanup: { type: 'string' } },
-    USAGE,
-    false,
-  );
-  if (values.cleanup !== undefined) {
-    const dir = path.resolve(values.cleanup);
-    const id = /\/oo-([a-z0-9]{4})-[^/]+$/.exec(dir)?.[1];
-    if (!id)
-      throw new InvalidInputError('--cleanup', `${dir} is not a demo sandbox dir (/tmp/oo-<id>-…)`);
-    const gone = await removeLeftovers(new ExecaRunner(), id, dir);
-    process.stdout.write(
-      gone.length ? gone.map((g) => `removed ${g}`).join('\n') + '\n' : 'nothing left\n',
+  const entry = path.join(packageRoot(), DEMO_BUNDLE);
+  if (!(await files.exists(entry))) {
+    throw new Error(
+      `the demo is not part of this installation (${entry} is absent; the node image ships ` +
+        'without the NIC emulator): run it from a source checkout with `npm run demo`',
     );
-    return 0;
   }
-  const keep = values.keep ?? false;
-  const t0 = Date.now();
-  const say = (what: string, detail?: string) => {
-    const dt = ((Date.now() - t0) / 1000).toFixed(1).padStart(5);
-    process.stdout.write(`[${dt}s] ${what}${detail ? `\n         ${detail}` : ''}\n`);
-  };
-  const node = await buildDemoNode(say, { keep });
-  try {
-    const [a, b] = node.pods;
-    if (!a || !b) throw new Error('demo pods missing');
-    const ping = await node.sb.execInPod(a.pod, [
-      'ping',
-      '-c',
-      '3',
-      '-i',
-      '0.2',
-      '-W',
-      '2',
-      b.address,
-    ]);
-    say(
-      `ping ${a.pod.name} → ${b.pod.name} (${b.address}) through br-int and OVN`,
-      ping.stdout
-        .split('\n')
-        .find((l) => l.includes('transmitted'))
-        ?.trim(),
-    );
-
-    process.stdout.write('\n== node status (ovs-offload status)\n');
-    await status(['--socket', node.agent.socket]);
-
-    process.stdout.write('\n== OVS ports on br-int\n');
-    const ifaces = await node.ovs.vsctl([
-      '--format=json',
-      '--columns=name,external_ids',
-      'find',
-      'Interface',
-      'external_ids:vendor=ovs-offload',
-    ]);
-    const rows = (
-      JSON.parse(ifaces.stdout) as { data: [string, ['map', [string, string][]]][] }
-    ).data.map(([name, [, kv]]) => {
-      const ids = Object.fromEntries(kv);
-      return [
-        name,
-        ids['iface-id'],
-        ids.pod_namespace && ids.pod_name ? `${ids.pod_namespace}/${ids.pod_name}` : null,
-        ids['ovn-installed'] ?? 'no',
-      ];
-    });
-    process.stdout.write(table([['port', 'iface-id', 'pod', 'ovn-installed'], ...rows]) + '\n');
-
-    process.stdout.write('\n== offload report (ovs-offload offload-check, live)\n');
-    const client = await OvsdbClient.connect(node.ovs.dbTarget);
-    try {
-      const report = await checkLive({
-        runner: new ExecaRunner(node.ovs.env),
-        vswitch: new Vswitch(client, { owner: 'demo-reader' }),
-        ovsTarget: node.ovs.vswitchdCtl,
-        nicCtx: {
-          sysfs: new SysFs(node.nic.sysfsRoot),
-          runner: new ExecaRunner({ PATH: node.nic.path }),
-        },
-      });
-      process.stdout.write(renderReport(report) + '\n');
-    } finally {
-      await client.close();
-    }
-    process.stdout.write(
-      [
-        '',
-        'This node is emulated: its "NIC" is veth pairs and OVS runs the userspace datapath',
-        '(dp:ovs), so every flow is switched in software and the verdict says so. On a real',
-        'switchdev NIC with other_config:hw-offload=true the same check reads, for example on',
-        'a Corigine/Kube-OVN capture (test/fixtures/dumpflows/kubeovn-corigine-m-offloaded.txt):',
-        '',
-      ].join('\n'),
-    );
-    const real = await readDumpReport(
-      path.join(packageRoot(), 'test/fixtures/dumpflows/kubeovn-corigine-m-offloaded.txt'),
-      path.join(packageRoot(), 'docs/examples/kubeovn-corigine.ports.json'),
-    );
-    process.stdout.write(renderReport(real) + '\n\n');
-  } finally {
-    if (keep) {
-      const bin = path.join(packageRoot(), 'bin', 'ovs-offload');
-      process.stdout.write(
-        [
-          '== kept running. Explore:',
-          `  ip netns exec ${node.pods[0]?.pod.netns ?? '?'} ping ${node.pods[1]?.address ?? '?'}`,
-          `  ${bin} status --socket ${node.agent.socket}`,
-          `  OVS_RUNDIR=${node.ovs.dir} ovs-vsctl --db=${node.ovs.dbTarget} show`,
-          `  OVS_RUNDIR=${node.ovs.dir} ovs-appctl dpctl/dump-flows -m`,
-          `  ${bin} nics --sysfs-root ${node.nic.sysfsRoot}`,
-          `  curl ${node.metricsUrl}/metrics`,
-          `  agent log: ${node.agent.logFile}`,
-          'Clean up:',
-          `  ${bin} demo --cleanup ${node.sb.dir}`,
-          '',
-        ].join('\n'),
-      );
-    } else {
-      const problems = await teardownDemoNode(node);
-      say(
-        'teardown: pods deleted through CNI, agent stopped, sandbox removed',
-        problems.length ? problems.join('; ') : 'nothing left behind',
-      );
-    }
-  }
-  return 0;
+  const mod: unknown = await import(pathToFileURL(entry).href);
+  if (!isDemoEntry(mod)) throw new Error(`${entry} does not export run(argv)`);
+  return mod.run(argv);
 }

@@ -7,7 +7,8 @@ import {
   type MtuInputs,
   type OvnEncap,
 } from '../../../src/agent/attach/mtu.js';
-import { InvalidInputError, Ip, RecordingRunner } from '../../../src/sys/index.js';
+import { InvalidInputError, Ip } from '../../../src/sys/index.js';
+import { RecordingRunner } from '../../helpers/recording-runner.js';
 
 const geneve9000: OvnEncap = {
   type: 'geneve',

@@ -4,8 +4,8 @@ import {
   InvalidInputError,
   NotFoundError,
   NotSupportedError,
-  RecordingRunner,
 } from '../../../src/sys/index.js';
+import { RecordingRunner } from '../../helpers/recording-runner.js';
 import {
   ensureHwTcOffload,
   getEswitchMode,

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CommandError,
-  ExecaRunner,
-  Ip,
-  netnsFromPath,
-  RecordingRunner,
-} from '../../../src/sys/index.js';
+import { CommandError, ExecaRunner, Ip, netnsFromPath } from '../../../src/sys/index.js';
+import { RecordingRunner } from '../../helpers/recording-runner.js';
 
 describe('ExecaRunner', () => {
   const runner = new ExecaRunner();

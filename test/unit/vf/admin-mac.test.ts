@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CommandError, Ip, RecordingRunner } from '../../../src/sys/index.js';
+import { CommandError, Ip } from '../../../src/sys/index.js';
+import { RecordingRunner } from '../../helpers/recording-runner.js';
 import { readVfAdminMac, setVfAdminMac } from '../../../src/vf/index.js';
 
 const ports = JSON.stringify({

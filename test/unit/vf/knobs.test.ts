@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError, Ip, RecordingRunner } from '../../../src/sys/index.js';
+import { InvalidInputError, Ip } from '../../../src/sys/index.js';
+import { RecordingRunner } from '../../helpers/recording-runner.js';
 import {
   applyVfKnobs,
   parseVfInfoText,

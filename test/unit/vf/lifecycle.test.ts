@@ -1,11 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  InvalidInputError,
-  NotFoundError,
-  RecordingRunner,
-  TimeoutError,
-} from '../../../src/sys/index.js';
+import { InvalidInputError, NotFoundError, TimeoutError } from '../../../src/sys/index.js';
+import { RecordingRunner } from '../../helpers/recording-runner.js';
 import { bindDriver, setNumVfs, unbindDriver } from '../../../src/vf/index.js';
 import { capture } from '../../helpers/captures.js';
 import { buildSysfsTree, vfRange, type Tree } from '../../helpers/sysfs-tree.js';
