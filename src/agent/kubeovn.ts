@@ -1,15 +1,9 @@
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
 import type { CniIp, CniResult, CniRoute } from '../cni/types.js';
 import { errorMessage, InvalidInputError, sleep, type Logger } from '../sys/index.js';
 import { TransientError } from './errors.js';
 import type { IpSource, IpSourceResult } from './attach/add.js';
 import type { AttachRequest } from './attach/request.js';
+import { kubeClient, parseAnswer, PodSchema, SubnetSchema } from './kube-api.js';
 import {
   gatewayDefaults,
   normalizeRoute,
@@ -24,22 +18,25 @@ export interface PodApi {
   annotate(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
 }
 
-/** The pods API through @kubernetes/client-node (in-cluster service account or a kubeconfig). */
+const podPath = (namespace: string, name: string) =>
+  `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`;
+
+/** The pods API (in-cluster service account or a kubeconfig): a GET and a merge PATCH. */
 export function kubernetesPodApi(kubeconfig?: string): PodApi {
-  const kc = new KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
-  else kc.loadFromCluster();
-  const api = kc.makeApiClient(CoreV1Api);
+  const api = kubeClient(kubeconfig);
   return {
     async annotations(namespace, name) {
-      const pod = await api.readNamespacedPod({ namespace, name });
+      const path = podPath(namespace, name);
+      const pod = parseAnswer(PodSchema, await api.request('GET', path), `GET ${path}`);
       return pod.metadata?.annotations ?? {};
     },
     async annotate(namespace, name, annotations) {
-      await api.patchNamespacedPod(
-        { namespace, name, body: { metadata: { annotations } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+      const path = podPath(namespace, name);
+      const answer = await api.request('PATCH', path, {
+        body: { metadata: { annotations } },
+        contentType: 'application/merge-patch+json',
+      });
+      parseAnswer(PodSchema, answer, `PATCH ${path}`);
     },
   };
 }
@@ -50,22 +47,15 @@ export interface SubnetApi {
   mtu(name: string): Promise<number>;
 }
 
-/** Subnets through @kubernetes/client-node's CustomObjectsApi (needs `get` on subnets.kubeovn.io). */
+/** Subnets (needs `get` on subnets.kubeovn.io). */
 export function kubernetesSubnetApi(kubeconfig?: string): SubnetApi {
-  const kc = new KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
-  else kc.loadFromCluster();
-  const api = kc.makeApiClient(CustomObjectsApi);
+  const api = kubeClient(kubeconfig);
   return {
     async mtu(name) {
-      const obj: unknown = await api.getClusterCustomObject({
-        group: 'kubeovn.io',
-        version: 'v1',
-        plural: 'subnets',
-        name,
-      });
-      const mtu = (obj as { spec?: { mtu?: unknown } } | null)?.spec?.mtu;
-      return typeof mtu === 'number' && Number.isInteger(mtu) && mtu > 0 ? mtu : 0;
+      const path = `/apis/kubeovn.io/v1/subnets/${encodeURIComponent(name)}`;
+      const subnet = parseAnswer(SubnetSchema, await api.request('GET', path), `GET ${path}`);
+      const mtu = subnet.spec?.mtu;
+      return typeof mtu === 'number' && mtu > 0 ? mtu : 0;
     },
   };
 }

@@ -129,8 +129,22 @@ export class AgentMetrics {
       collect() {
         this.reset();
         for (const { pf, mode } of sources.eswitchModes()) {
-          for (const m of ['switchdev', 'legacy']) this.set({ pf, mode: m }, mode === m ? 1 : 0);
+          for (const m of ['switchdev', 'legacy', 'dpdk'])
+            this.set({ pf, mode: m }, mode === m ? 1 : 0);
         }
+      },
+    });
+    new Gauge({
+      name: 'ovs_offload_memory_bytes',
+      help: "The agent's memory: rss (resident set), heap_used and heap_total (V8 heap), external (buffers outside it).",
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const m = process.memoryUsage();
+        this.set({ kind: 'rss' }, m.rss);
+        this.set({ kind: 'heap_used' }, m.heapUsed);
+        this.set({ kind: 'heap_total' }, m.heapTotal);
+        this.set({ kind: 'external' }, m.external);
       },
     });
     this.flows = new Gauge({

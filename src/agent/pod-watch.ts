@@ -1,5 +1,5 @@
-import { CoreV1Api, KubeConfig, Watch, type V1Pod } from '@kubernetes/client-node';
 import { Backoff, errorMessage, sleep, type Logger } from '../sys/index.js';
+import { kubeClient, parseAnswer, PodListSchema, PodSchema, type Pod } from './kube-api.js';
 
 /** What the agent needs of a pod on this node. */
 export interface PodInfo {
@@ -26,8 +26,14 @@ export interface PodWatchSource {
   watch(resourceVersion: string, handlers: PodWatchHandlers): Promise<{ abort(): void }>;
 }
 
-export function podInfo(p: V1Pod | Record<string, unknown>): PodInfo | null {
-  const m = (p as V1Pod).metadata;
+/** The pod's identity and annotations; null for an object that is not a named pod. */
+export function podInfo(raw: unknown): PodInfo | null {
+  const r = PodSchema.safeParse(raw);
+  return r.success ? podInfoOf(r.data) : null;
+}
+
+function podInfoOf(p: Pod): PodInfo | null {
+  const m = p.metadata;
   if (!m?.name || !m.namespace) return null;
   return {
     namespace: m.namespace,
@@ -37,30 +43,36 @@ export function podInfo(p: V1Pod | Record<string, unknown>): PodInfo | null {
   };
 }
 
+/** The resourceVersion of a watch event's object (a pod, a BOOKMARK), if it has one. */
+function resourceVersionOf(raw: unknown): string | undefined {
+  const r = PodSchema.safeParse(raw);
+  return r.success ? r.data.metadata?.resourceVersion : undefined;
+}
+
 /**
- * This node's pods through @kubernetes/client-node: list and Watch on /api/v1/pods with
- * fieldSelector spec.nodeName=<node> (the agent needs `list` and `watch` on pods).
+ * This node's pods: list and watch on /api/v1/pods with fieldSelector spec.nodeName=<node>
+ * (the agent needs `list` and `watch` on pods).
  */
 export function kubernetesPodWatchSource(
   kubeconfig: string | undefined,
   nodeName: string,
 ): PodWatchSource {
-  const kc = new KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
-  else kc.loadFromCluster();
-  const api = kc.makeApiClient(CoreV1Api);
-  const watch = new Watch(kc);
+  const api = kubeClient(kubeconfig);
   const fieldSelector = `spec.nodeName=${nodeName}`;
   return {
     async list() {
-      const l = await api.listPodForAllNamespaces({ fieldSelector });
+      const l = parseAnswer(
+        PodListSchema,
+        await api.request('GET', '/api/v1/pods', { query: { fieldSelector } }),
+        'GET /api/v1/pods',
+      );
       return {
         resourceVersion: l.metadata?.resourceVersion ?? '',
-        pods: l.items.flatMap((p) => podInfo(p) ?? []),
+        pods: (l.items ?? []).flatMap((p) => podInfoOf(p) ?? []),
       };
     },
     watch(resourceVersion, h) {
-      return watch.watch(
+      return api.watch(
         '/api/v1/pods',
         { fieldSelector, resourceVersion, allowWatchBookmarks: true },
         (type, obj) => h.event(type, obj),
@@ -215,11 +227,11 @@ export class PodWatcher {
               this.handle?.abort();
               return;
             }
-            const version = (obj as V1Pod | null)?.metadata?.resourceVersion;
+            const version = resourceVersionOf(obj);
             if (version) rv = version;
             events++;
             if (type === 'BOOKMARK') return;
-            const p = podInfo(obj as V1Pod);
+            const p = podInfo(obj);
             if (!p) return;
             if (type === 'DELETED') this.forget(p);
             else this.deliver(p, false);

@@ -110,6 +110,12 @@ export class FakePodsApi {
         const text = Buffer.concat(chunks).toString('utf8');
         const body: unknown = text ? JSON.parse(text) : undefined;
         this.requests.push({ method: req.method ?? '', url: req.url ?? '', body });
+        // The kubeconfig below names token "test": a client that does not send it is refused.
+        if (req.headers.authorization !== 'Bearer test') {
+          res.writeHead(401, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ kind: 'Status', code: 401, reason: 'Unauthorized' }));
+          return;
+        }
         const url = new URL(req.url ?? '/', 'http://fake');
         if (req.method === 'GET' && url.pathname === '/api/v1/pods') {
           return this.listOrWatch(url, res);
@@ -155,8 +161,7 @@ export class FakePodsApi {
         'apiVersion: v1',
         'kind: Config',
         'clusters:',
-        // client-node refuses plain http unless TLS checks are (pointlessly) disabled too.
-        `- name: fake\n  cluster:\n    server: http://${this.host}:${this.port}\n    insecure-skip-tls-verify: true`,
+        `- name: fake\n  cluster:\n    server: http://${this.host}:${this.port}`,
         'users:',
         '- name: fake\n  user:\n    token: test',
         'contexts:',
