@@ -1,5 +1,5 @@
 import { DevicePluginManager, loadDevicePluginSettings } from '../deviceplugin/index.js';
-import { checkLive, type OffloadReport } from '../offload/index.js';
+import { checkLive, readDpdkInterfaces, type OffloadReport } from '../offload/index.js';
 import { OvsdbClient } from '../ovs/ovsdb/index.js';
 import { Vswitch } from '../ovs/vswitch.js';
 import {
@@ -16,6 +16,7 @@ import {
 import type { NicContext } from '../vf/index.js';
 import type { IpSource } from './attach/add.js';
 import { AttachmentService } from './attach/service.js';
+import { AGENT_TIMEOUT_MS } from '../cni/client.js';
 import { CniServer } from './cni-server.js';
 import type { AgentConfig } from './config.js';
 import { FlowSampler } from './flow-sampler.js';
@@ -122,7 +123,7 @@ export class Agent {
         startPodWatch(config, logger, { vswitch, attachments, s }, opts.podWatch),
       );
       const devicePlugin = await s.step('device-plugin', () =>
-        startDevicePlugin(config, nicCtx, logger, s),
+        startDevicePlugin(config, nicCtx, logger, s, client),
       );
       const metrics = new AgentMetrics({
         attachments: () => attachments.attachments(),
@@ -225,8 +226,15 @@ export class Agent {
   private offloadReport(): Promise<OffloadReport | null> {
     const now = Date.now();
     if (this.offloadCache && now - this.offloadCache.at < 10_000) return this.offloadCache.report;
-    const { runner, vswitch, nicCtx, logger, metrics } = this.parts;
-    const report = checkLive({ runner, vswitch, nicCtx, timeoutMs: 10_000, logger }).then(
+    const { runner, vswitch, nicCtx, logger, metrics, client } = this.parts;
+    const report = checkLive({
+      runner,
+      vswitch,
+      ovsdb: client,
+      nicCtx,
+      timeoutMs: 10_000,
+      logger,
+    }).then(
       (r) => {
         metrics.observeRefusals(r);
         return r;
@@ -286,6 +294,7 @@ export class Agent {
             ? {
                 verdict: port.verdict,
                 offloadedFlows: port.flows.offloaded.flows,
+                partialFlows: port.flows.partial.flows,
                 softwareFlows: port.flows.software.flows,
                 reasons: port.reasons.map((r) => r.code),
                 // The short evidence: a flow's ufid, a log line (cut), one per reason.
@@ -320,7 +329,13 @@ async function openStateStore(config: AgentConfig, logger: Logger): Promise<Stat
 
 /** One OVSDB connection for the agent's life; start-up waits (with backoff) until it is up. */
 async function openOvsdb(config: AgentConfig, logger: Logger, s: Startup): Promise<OvsdbClient> {
-  const client = new OvsdbClient(config.ovs.db, { logger: logger.child({ component: 'ovsdb' }) });
+  const client = new OvsdbClient(config.ovs.db, {
+    logger: logger.child({ component: 'ovsdb' }),
+    // The CNI front end gives up on the agent after AGENT_TIMEOUT_MS: a call waiting out an
+    // OVSDB outage must fail (as 11, "try again") well before that, or the runtime sees a
+    // bare "agent unreachable" instead of the reason.
+    requestTimeoutMs: Math.round(AGENT_TIMEOUT_MS * 0.6),
+  });
   s.onClose('OVSDB client', () => client.close());
   for (let attempt = 1; ; attempt++) {
     s.checkpoint();
@@ -475,6 +490,7 @@ async function startDevicePlugin(
   nicCtx: NicContext,
   logger: Logger,
   s: Startup,
+  client: OvsdbClient,
 ): Promise<DevicePluginManager | null> {
   const section = config.devicePlugin;
   if (!section) return null;
@@ -486,6 +502,8 @@ async function startDevicePlugin(
     sysfs: nicCtx.sysfs,
     runner: nicCtx.runner,
     logger: log,
+    // A vfio-pci PF has no carrier to read: its link is its OVS DPDK port's link_state.
+    dpdkLinks: { ports: () => readDpdkInterfaces(client) },
   });
   s.onClose('device plugin', () => manager.stop());
   await manager.start();

@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { formatIssues } from '../cni/issues.js';
 import { z } from 'zod';
+import { devargsTemplateProblem } from './dpdk-devargs.js';
 import {
   assertIfName,
   assertPciAddress,
@@ -33,6 +34,20 @@ export const NicPolicySchema = z
     eswitchMode: z.enum(['switchdev', 'legacy']).optional(),
     legacyPortNames: z.boolean().default(false),
     uplinkBridge: ifName.optional(),
+    /**
+     * How a VF's representor joins OVS: `netdev` (the kernel representor), `dpdk` (a
+     * type=dpdk Interface with `dpdkDevargs`), `auto` (dpdk when the pod bridge's
+     * datapath_type is netdev and Open_vSwitch.dpdk_initialized is true).
+     */
+    representorType: z.enum(['auto', 'netdev', 'dpdk']).optional(),
+    /** `options:dpdk-devargs` of a DPDK representor port; default DEFAULT_DPDK_DEVARGS. */
+    dpdkDevargs: z
+      .string()
+      .superRefine((t, ctx) => {
+        const problem = devargsTemplateProblem(t);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
   })
   .strict()
   .refine((p) => (p.pf === undefined) !== (p.pci === undefined), {

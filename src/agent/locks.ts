@@ -20,6 +20,11 @@ export class KeyedLock {
     }
   }
 
+  /** Whether a caller holds (or waits for) key right now. */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   /** Runs fn holding every key (sorted, so two callers never deadlock). */
   async runAll<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
     const sorted = [...new Set(keys)].sort();

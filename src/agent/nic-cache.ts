@@ -10,7 +10,7 @@ import {
   parsePhysPortName,
   readPf,
   resolvePfPci,
-  type EswitchMode,
+  type PfEswitchMode,
   type NicContext,
   type PfInfo,
 } from '../vf/index.js';
@@ -23,7 +23,7 @@ export interface ResolvedVf {
   vfIndex: number;
   /** The PF netdev VF knobs go through (legacy), or the uplink (switchdev). */
   pfNetdev: string | null;
-  eswitchMode: EswitchMode;
+  eswitchMode: PfEswitchMode;
   driver: string | null;
   /** The VF's netdev on the host now (null: in a pod, unbound, or vfio-pci). */
   netdev: string | null;
@@ -58,6 +58,17 @@ export class NicCache {
 
   pf(pci: string): PfInfo | undefined {
     return this.pfs.get(pci)?.info;
+  }
+
+  /** The `nics[]` policy a managed PF was resolved from. */
+  policyOf(pci: string): NicPolicy | undefined {
+    return this.pfs.get(pci)?.policy;
+  }
+
+  /** sriov_numvfs of a PCI function (null: no such device, or not SR-IOV capable). */
+  async numVfs(pci: string): Promise<number | null> {
+    const t = await this.ctx.sysfs.readOrNull(`bus/pci/devices/${pci}/sriov_numvfs`);
+    return t !== null && /^\d+$/.test(t.trim()) ? Number(t.trim()) : null;
   }
 
   /** Re-reads every managed PF (start-up, after NIC reconcile, on a cache miss). */

@@ -38,6 +38,11 @@ export const AttachmentStateSchema = z.object({
   /** The representor's MTU before ADD set its mtu_request; restored on DEL. */
   representorMtuBefore: z.number().int().optional(),
   representor: z.string().nullable(),
+  /**
+   * Set when the representor joined OVS as a DPDK port (type=dpdk, this devargs) rather than
+   * as a kernel netdev: its take-down goes through OVS alone, never `ip link`.
+   */
+  dpdkDevargs: z.string().optional(),
   bridge: z.string().nullable(),
   ifaceId: z.string().nullable(),
   /**

@@ -16,6 +16,7 @@ const PfVfSchema = z.object({
 const PfSchema = z.object({
   pci: z.string(),
   netdev: z.string().nullable(),
+  /** `switchdev`, `legacy`, or `dpdk` (a PF on vfio-pci: docs/nic.md). */
   eswitchMode: z.string().nullable(),
   numVfs: z.number().nullable(),
   vfs: z.array(PfVfSchema),
@@ -53,6 +54,8 @@ const PoolSchema = z.object({
 const OffloadSchema = z.object({
   verdict: z.string(),
   offloadedFlows: z.number(),
+  /** `offloaded:partial` (DPDK: the NIC matches and marks, the actions run in the PMD). */
+  partialFlows: z.number().default(0),
   softwareFlows: z.number(),
   reasons: z.array(z.string()),
   /** The first evidence of each reason that has one (a flow ufid, a log line): short. */

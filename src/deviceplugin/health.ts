@@ -21,10 +21,10 @@ export function deviceHealth(
   opts: { requireSwitchdev: boolean; allocated: boolean },
 ): HealthVerdict {
   if (!pf) return { health: UNHEALTHY, reason: `PF ${dev.pfPci} not found` };
-  if (!pf.linkUp) {
-    return { health: UNHEALTHY, reason: `PF ${pf.uplink ?? pf.pci} uplink is down` };
-  }
-  if (opts.requireSwitchdev && pf.eswitchMode !== 'switchdev') {
+  const link = linkVerdict(pf);
+  if (link) return link;
+  // A DPDK-owned PF offloads through its PMD's representors: switchdev in all but name.
+  if (opts.requireSwitchdev && pf.eswitchMode !== 'switchdev' && pf.eswitchMode !== 'dpdk') {
     return {
       health: UNHEALTHY,
       reason: `PF ${pf.pci} eswitch is ${pf.eswitchMode ?? 'unknown'}, pool requires switchdev`,
@@ -36,6 +36,34 @@ export function deviceHealth(
     return { health: UNHEALTHY, reason: `VF ${dev.pci} netdev vanished while not allocated` };
   }
   return { health: HEALTHY, reason: null };
+}
+
+/**
+ * The physical port's link: the uplink netdev's, or for a DPDK-owned PF (no netdev, no
+ * carrier) the link_state of the OVS DPDK port that opened it. null: link is fine or not judged.
+ */
+function linkVerdict(pf: PfState): HealthVerdict | null {
+  const d = pf.dpdkUplink;
+  if (d) {
+    if (!d.known) return null;
+    if (d.port === null) {
+      return {
+        health: UNHEALTHY,
+        reason: `PF ${pf.pci} is DPDK-owned and no OVS DPDK port opens it (options:dpdk-devargs=${pf.pci}): its physical port is not switched`,
+      };
+    }
+    if (d.linkState !== 'up') {
+      return {
+        health: UNHEALTHY,
+        reason: `PF ${pf.pci} DPDK port ${d.port} link_state is ${d.linkState ?? 'unknown'}`,
+      };
+    }
+    return null;
+  }
+  if (!pf.linkUp) {
+    return { health: UNHEALTHY, reason: `PF ${pf.uplink ?? pf.pci} uplink is down` };
+  }
+  return null;
 }
 
 export interface PoolDeviceState {

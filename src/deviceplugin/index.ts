@@ -19,3 +19,10 @@ export { envName } from './allocate.js';
 export { socketName } from './registration.js';
 export type { PoolDevice, PfState, NodeSnapshot } from './model.js';
 export type { SnapshotSource } from './inventory.js';
+export {
+  dpdkUplinkState,
+  uplinkPortOf,
+  withDpdkUplink,
+  type DpdkLinkSource,
+  type DpdkPortLink,
+} from './dpdk-uplink.js';

@@ -1,4 +1,6 @@
+import { errorMessage } from '../sys/index.js';
 import { readInventory, type Inventory, type NicContext, type PfInfo } from '../vf/index.js';
+import { withDpdkUplink, type DpdkLinkSource, type DpdkPortLink } from './dpdk-uplink.js';
 import type { NodeSnapshot, PfState, PoolDevice } from './model.js';
 
 /**
@@ -80,6 +82,11 @@ export function fromInventory(inv: Inventory, extras: InventoryExtras): NodeSnap
   return { pfs, devices };
 }
 
+/** The uplink when it is a netdev under the PF (a DPDK-owned PF's uplink is an OVS port). */
+function netdevUplink(pf: PfState): string | null {
+  return pf.eswitchMode === 'dpdk' ? null : pf.uplink;
+}
+
 interface PfSignature {
   virtfns: string;
   net: string;
@@ -93,7 +100,30 @@ const dev = (pci: string, rel = '') => `bus/pci/devices/${pci}${rel ? `/${rel}` 
 export class SysfsSnapshotSource implements SnapshotSource {
   private signatures = new Map<string, PfSignature>();
 
-  constructor(private readonly ctx: NicContext) {}
+  constructor(
+    private readonly ctx: NicContext,
+    /** The OVS DPDK ports, for PFs on a user-space driver; absent: their link is not judged. */
+    private readonly dpdk?: DpdkLinkSource,
+  ) {}
+
+  /** DPDK uplink state applied to the DPDK-owned PFs; a failed read keeps `prev`'s view. */
+  private async applyDpdk(pfs: PfState[], prev?: readonly PfState[]): Promise<PfState[]> {
+    if (!pfs.some((p) => p.eswitchMode === 'dpdk')) return pfs;
+    let ports: readonly DpdkPortLink[] | null = null;
+    if (this.dpdk) {
+      try {
+        ports = await this.dpdk.ports();
+      } catch (err) {
+        this.ctx.logger?.warn(
+          { err: errorMessage(err) },
+          'device plugin: OVS DPDK ports unreadable',
+        );
+        if (prev) return pfs.map((p) => prev.find((q) => q.pci === p.pci) ?? p);
+        ports = null;
+      }
+    }
+    return pfs.map((p) => withDpdkUplink(p, ports));
+  }
 
   async full(): Promise<NodeSnapshot> {
     const inv = await readInventory(this.ctx);
@@ -127,7 +157,8 @@ export class SysfsSnapshotSource implements SnapshotSource {
         },
       ]),
     );
-    return fromInventory(inv, { netdevTypes, noIommuGroups });
+    const snap = fromInventory(inv, { netdevTypes, noIommuGroups });
+    return { ...snap, pfs: await this.applyDpdk(snap.pfs) };
   }
 
   private async readType(pci: string, netdev: string, out: Map<string, string | null>) {
@@ -160,10 +191,10 @@ export class SysfsSnapshotSource implements SnapshotSource {
           pf.pci,
           vfs.map((v) => v.pci),
         ),
-        pf.uplink === null
+        netdevUplink(pf) === null
           ? null
           : this.ctx.sysfs.readOrNull(dev(pf.pci, `net/${pf.uplink}/operstate`)),
-        pf.uplink === null
+        netdevUplink(pf) === null
           ? null
           : this.ctx.sysfs.readOrNull(dev(pf.pci, `net/${pf.uplink}/carrier`)),
         Promise.all(vfs.map((v) => this.ctx.sysfs.listOrEmpty(dev(v.pci, 'net')))),
@@ -179,18 +210,22 @@ export class SysfsSnapshotSource implements SnapshotSource {
         return null;
       }
       const c = carrier?.trim();
-      pfs.push({
-        ...pf,
-        linkUp:
-          pf.uplink !== null &&
-          portUp(operstate?.trim() ?? null, c === '1' ? true : c === '0' ? false : null),
-      });
+      pfs.push(
+        netdevUplink(pf) === null && pf.eswitchMode === 'dpdk'
+          ? pf
+          : {
+              ...pf,
+              linkUp:
+                pf.uplink !== null &&
+                portUp(operstate?.trim() ?? null, c === '1' ? true : c === '0' ? false : null),
+            },
+      );
       vfs.forEach((v, i) => {
         const names = (nets[i] ?? []).sort();
         devices.push({ ...v, netdev: names[0] ?? null });
       });
     }
-    return { pfs, devices };
+    return { pfs: await this.applyDpdk(pfs, prev.pfs), devices };
   }
 
   hintDirs(snap: NodeSnapshot): string[] {

@@ -11,6 +11,7 @@ import {
 import { KubeletCheckpoint } from './checkpoint.js';
 import type { ResourceConfig } from './config.js';
 import { PoolEndpoint } from './endpoint.js';
+import type { DpdkLinkSource } from './dpdk-uplink.js';
 import { SysfsSnapshotSource, type SnapshotSource } from './inventory.js';
 import { KubeletWatch } from './kubelet-watch.js';
 import type { NodeSnapshot, PfState } from './model.js';
@@ -30,6 +31,8 @@ export interface DevicePluginManagerOptions {
   runner: CommandRunner;
   logger?: Logger;
   files?: Files;
+  /** The OVS DPDK ports, for the link of PFs on a user-space driver (docs/deviceplugin.md). */
+  dpdkLinks?: DpdkLinkSource;
   /** Replaces the sysfs-backed device source (unit tests). */
   source?: SnapshotSource;
   /** Live NIC state re-read period (default 250 ms). */
@@ -82,7 +85,10 @@ export class DevicePluginManager {
     this.files = opts.files ?? defaultFiles;
     const source =
       opts.source ??
-      new SysfsSnapshotSource({ sysfs: opts.sysfs, runner: opts.runner, logger: this.logger });
+      new SysfsSnapshotSource(
+        { sysfs: opts.sysfs, runner: opts.runner, logger: this.logger },
+        opts.dpdkLinks,
+      );
     this.monitor = new NodeMonitor(source, {
       files: this.files,
       logger: this.logger,

@@ -43,8 +43,23 @@ export interface PfState {
   uplink: string | null;
   /** The physical port has link (operstate up, or unknown with carrier). */
   linkUp: boolean;
-  eswitchMode: 'switchdev' | 'legacy' | null;
+  eswitchMode: 'switchdev' | 'legacy' | 'dpdk' | null;
   numVfs: number;
+  /**
+   * Only for a PF on a user-space driver (`eswitchMode` dpdk): it has no netdev and so no
+   * carrier; its physical port is the OVS DPDK port whose `options:dpdk-devargs` is the PF's
+   * PCI address, and the link is that Interface's `link_state`. `known` false: nothing could
+   * ask OVSDB (the plugin runs without the agent), so the link is not judged.
+   */
+  dpdkUplink?: DpdkUplinkState;
+}
+
+export interface DpdkUplinkState {
+  known: boolean;
+  /** The DPDK port's name; null when no port opens the PF. */
+  port: string | null;
+  /** Its `link_state` (`up`, `down`), null before ovs-vswitchd opened it. */
+  linkState: string | null;
 }
 
 export interface NodeSnapshot {

@@ -49,3 +49,15 @@ export {
 } from './tc-filters.js';
 export { parseOffloadStats, statsTotal } from './offload-stats.js';
 export { addNodeViews, addTcDir } from './node-views.js';
+export {
+  readDpdkInterfaces,
+  readVswitchdDpdk,
+  type DpdkInterface,
+  type VswitchdDpdk,
+} from './dpdk-ports.js';
+export {
+  dpdkReadiness,
+  autoRepresentorType,
+  type DpdkFinding,
+  type ReadinessOptions,
+} from './dpdk-readiness.js';

@@ -1,4 +1,5 @@
 import { portNumber, type DpFlow, type FlowLineError } from '../ovs/dpctl/index.js';
+import { parseDpdkDevargs } from '../representor/index.js';
 import { NotFoundError } from '../sys/index.js';
 import { reasonsFor, refusalReasons, verdictOf } from './reasons.js';
 import { FlowAccumulator, PortTally } from './tally.js';
@@ -55,7 +56,23 @@ class PortIndex {
       // names two ports names neither.
       this.byOdp.set(e.odp, prior === undefined || prior?.name === e.name ? e : null);
     }
-    for (const pf of facts.nic?.pfs ?? []) for (const d of pf.netdevs) this.nic.set(d, pf);
+    for (const pf of facts.nic?.pfs ?? []) {
+      for (const d of pf.netdevs) this.nic.set(d, pf);
+      this.byPci.set(pf.pci, pf);
+    }
+  }
+
+  private readonly byPci = new Map<string, PfFact>();
+
+  /**
+   * The PF of a port: a netdev of it, or a DPDK port whose devargs name its PCI address
+   * (a PMD-owned port has no netdev to look up).
+   */
+  pfOf(name: string, entry: PortEntry | null): PfFact | null {
+    const byNetdev = this.nic.get(name);
+    if (byNetdev) return byNetdev;
+    const d = entry?.dpdkDevargs ? parseDpdkDevargs(entry.dpdkDevargs) : null;
+    return d?.pci ? (this.byPci.get(d.pci) ?? null) : null;
   }
 
   /** The entry a token (name, or datapath number as printed) stands for. */
@@ -98,8 +115,16 @@ function resolveTokens(tally: PortTally, index: PortIndex, notes: string[]): Map
   return out;
 }
 
+/** A DPDK port that is a host-local VF representor (its devargs say `representor=`). */
+export function isDpdkRepresentor(e: PortEntry): boolean {
+  if (!e.dpdkDevargs) return false;
+  const r = parseDpdkDevargs(e.dpdkDevargs)?.representor ?? null;
+  return r !== null && r.hostLocal;
+}
+
 function isDefaultSubject(e: PortEntry, index: PortIndex): boolean {
   if (e.pod !== null) return true;
+  if (isDpdkRepresentor(e)) return true;
   const pf = index.nic.get(e.name);
   return pf !== undefined && pf.representors.includes(e.name);
 }
@@ -153,7 +178,7 @@ function report(
   const entry = resolved?.entry ?? index.byName.get(key) ?? null;
   const flows = (resolved?.acc ?? new FlowAccumulator()).get();
   const verdict = verdictOf(flows);
-  const pf = index.nic.get(key) ?? null;
+  const pf = index.pfOf(key, entry);
   const ctx = { entry, name: key, pf, nicNetdev: pf !== null };
   return {
     port: key,

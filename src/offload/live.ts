@@ -1,5 +1,11 @@
 import { DumpParser, dumpFlows, dumpFlowsArgv, type DumpSink } from '../ovs/dpctl/index.js';
-import type { InterfaceInfo, OffloadConfig } from '../ovs/vswitch.js';
+import type { InterfaceInfo, OffloadConfig, OvsdbTransport } from '../ovs/vswitch.js';
+import {
+  readDpdkInterfaces,
+  readVswitchdDpdk,
+  type DpdkInterface,
+  type VswitchdDpdk,
+} from './dpdk-ports.js';
 import {
   CommandError,
   errorMessage,
@@ -28,6 +34,11 @@ export interface LiveOvsdb {
 export interface LiveDeps {
   runner: CommandRunner;
   vswitch: LiveOvsdb;
+  /**
+   * The OVSDB connection itself, for what Vswitch does not read: the DPDK ports' devargs
+   * and the Open_vSwitch row's DPDK state (read only when a `type=dpdk` port exists).
+   */
+  ovsdb?: OvsdbTransport;
   /** `ovs-appctl -t` target (ovs-vswitchd's control socket); default: ovs-appctl's own. */
   ovsTarget?: string;
   /** Where eswitch modes and representors come from; without it there are no NIC facts. */
@@ -177,7 +188,35 @@ function podOf(ids: Record<string, string>): string | null {
   return ns && name ? `${ns}/${name}` : null;
 }
 
-function portEntry(i: InterfaceInfo, dp: PortEntry | undefined): PortEntry {
+interface DpdkView {
+  ports: Map<string, DpdkInterface>;
+  vswitchd: VswitchdDpdk | null;
+}
+
+/** DPDK facts, when the node has DPDK ports and the connection is at hand; else a note. */
+async function readDpdk(
+  deps: LiveDeps,
+  interfaces: readonly InterfaceInfo[],
+  notes: string[],
+): Promise<DpdkView | null> {
+  if (!deps.ovsdb || !interfaces.some((i) => i.type === 'dpdk')) return null;
+  try {
+    const [ports, vswitchd] = await Promise.all([
+      readDpdkInterfaces(deps.ovsdb),
+      readVswitchdDpdk(deps.ovsdb),
+    ]);
+    return { ports: new Map(ports.map((p) => [p.name, p])), vswitchd };
+  } catch (err) {
+    notes.push(`DPDK port facts unknown (devargs, dpdk_initialized): ${errorMessage(err)}`);
+    return null;
+  }
+}
+
+function portEntry(
+  i: InterfaceInfo,
+  dp: PortEntry | undefined,
+  dpdk: DpdkInterface | undefined,
+): PortEntry {
   return {
     name: i.name,
     ofport: i.ofport,
@@ -188,6 +227,7 @@ function portEntry(i: InterfaceInfo, dp: PortEntry | undefined): PortEntry {
     type: dp?.type ?? (i.type === '' ? 'system' : i.type),
     datapath: dp?.datapath ?? null,
     error: i.error,
+    ...(dpdk ? { dpdkDevargs: dpdk.devargs } : {}),
   };
 }
 
@@ -215,10 +255,19 @@ export async function gatherLive(deps: LiveDeps): Promise<LiveGathering> {
     readNic(deps, notes),
   ]);
   deps.logger?.debug({ ports: tally.tokens().length, flows: tally.all.get().total }, 'dumped');
+  const dpdk = await readDpdk(deps, interfaces, notes);
+  const vsd = dpdk?.vswitchd ?? null;
   return {
     tally,
-    ports: interfaces.map((i) => portEntry(i, table.get(i.name))),
-    facts: { ovs: { hwOffload: config.hwOffload, tcPolicy: config.tcPolicy }, nic },
+    ports: interfaces.map((i) => portEntry(i, table.get(i.name), dpdk?.ports.get(i.name))),
+    facts: {
+      ovs: {
+        hwOffload: config.hwOffload,
+        tcPolicy: config.tcPolicy,
+        ...(vsd ? { dpdk: { init: vsd.dpdkInit, initialized: vsd.initialized } } : {}),
+      },
+      nic,
+    },
     notes,
     ...(scan ? { vswitchdLog: { scan, ufidPorts: ufids.ports } } : {}),
     tcFlows,

@@ -23,6 +23,12 @@ const EntrySchema = z.strictObject({
   pod: z.string().regex(POD_RE, 'must be namespace/name').nullable().optional(),
   bridge: z.string().min(1).nullable().optional(),
   type: z.string().nullable().optional(),
+  /** `netdev@ovs-netdev` / `system@ovs-system`, as dpif/show names the datapath. */
+  datapath: z.string().min(1).nullable().optional(),
+  /** A DPDK port's `options:dpdk-devargs` (which PF/VF its PMD opened). */
+  dpdkDevargs: z.string().min(1).nullable().optional(),
+  /** The Interface `error` column as ovs-vswitchd wrote it. */
+  error: z.string().min(1).nullable().optional(),
 });
 
 const FileSchema = z.strictObject({ ports: z.array(EntrySchema) });
@@ -70,8 +76,9 @@ export function parsePortsFile(text: string, name = 'ports file'): PortEntry[] {
       bridge: p.bridge ?? null,
       pod: p.pod ?? null,
       type: p.type ?? null,
-      datapath: null,
-      error: null,
+      datapath: p.datapath ?? null,
+      error: p.error ?? null,
+      ...(p.dpdkDevargs ? { dpdkDevargs: p.dpdkDevargs } : {}),
     };
   });
 }

@@ -52,7 +52,13 @@ function placeReasons(ctx: PortContext, facts: OffloadFacts): Reason[] {
     );
   }
   if (entry?.error) {
-    out.push(reason('interface-error', `ovs-vswitchd cannot use ${name}: ${entry.error}`));
+    out.push(
+      reason(
+        'interface-error',
+        `ovs-vswitchd cannot use ${name}: ${entry.error}`,
+        entry.type === 'dpdk' ? dpdkErrorFix(entry, facts) : null,
+      ),
+    );
   }
   if (entry?.datapath?.startsWith('netdev@') && entry.type === 'system') {
     out.push(
@@ -64,6 +70,26 @@ function placeReasons(ctx: PortContext, facts: OffloadFacts): Reason[] {
     );
   }
   return out;
+}
+
+/**
+ * What to do about a DPDK port's Interface error. DPDK not initialised comes first: then no
+ * devargs can be probed, whatever they say. "Error attaching device" is the PMD refusing the
+ * devargs (netdev-dpdk's message): a PF it does not drive, or a representor form it does not
+ * take.
+ */
+function dpdkErrorFix(entry: PortEntry, facts: OffloadFacts): string | null {
+  const dpdk = facts.ovs?.dpdk;
+  if (dpdk && dpdk.initialized === false) {
+    return dpdk.init === 'true' || dpdk.init === 'try'
+      ? 'DPDK did not initialise in ovs-vswitchd (dpdk_initialized=false): see ovs-vswitchd.log for the EAL error (hugepages, dpdk-socket-mem, a vswitchd built without DPDK)'
+      : `other_config:dpdk-init is ${dpdk.init ?? 'not set'}: ovs-vsctl set Open_vSwitch . other_config:dpdk-init=true, then restart ovs-vswitchd`;
+  }
+  if (/Error attaching device/i.test(entry.error ?? '')) {
+    const devargs = entry.dpdkDevargs ? ` '${entry.dpdkDevargs}'` : '';
+    return `no DPDK PMD could probe the devargs${devargs}: check that the PF is bound to vfio-pci or is a bifurcated driver's (mlx5_core, xsc) in switchdev, and that the representor form is the one its PMD takes (representor=[N], representor=vfN, representor=pf0vfN: nics[].dpdkDevargs)`;
+  }
+  return null;
 }
 
 function eswitchReasons(ctx: PortContext, facts: OffloadFacts): Reason[] {
@@ -128,7 +154,8 @@ const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' :
 const flowsAre = (count: number, all: boolean) =>
   `${all && count > 1 ? 'all ' : ''}${n(count, 'flow')} ${count === 1 ? 'is' : 'are'}`;
 
-function softwareReasons(flows: PortFlows, facts: OffloadFacts): Reason[] {
+function softwareReasons(flows: PortFlows, facts: OffloadFacts, entry: PortEntry | null): Reason[] {
+  const dpdkPort = entry?.type === 'dpdk';
   const out: Reason[] = [];
   const { ovs, tc, dpdk } = flows.softwareDp;
   const all = (count: number) => count === flows.total;
@@ -142,7 +169,9 @@ function softwareReasons(flows: PortFlows, facts: OffloadFacts): Reason[] {
             ? `; hw-offload is on, so the NIC or driver refused ${ovs === 1 ? 'it' : 'them'} (see ovs-vswitchd.log)`
             : ''),
         hwOn
-          ? 'check ovs-vswitchd.log for offload errors and `ethtool -k <uplink|representor>` for hw-tc-offload: on'
+          ? dpdkPort
+            ? 'ovs-appctl dpctl/offload-stats-show, and ovs-vswitchd.log for rte_flow errors (vlog/set netdev_offload_dpdk:file:dbg; OVS >= 3.7: dpif_offload_dpdk)'
+            : 'check ovs-vswitchd.log for offload errors and `ethtool -k <uplink|representor>` for hw-tc-offload: on'
           : null,
       ),
     );
@@ -203,6 +232,7 @@ function flowReasons(
   verdict: PortVerdict,
   flows: PortFlows,
   facts: OffloadFacts,
+  entry: PortEntry | null,
 ): Reason[] {
   const out: Reason[] = [];
   if (verdict === 'no-flows') {
@@ -224,7 +254,7 @@ function flowReasons(
     );
   }
   out.push(...ctReasons(flows));
-  out.push(...softwareReasons(flows, facts));
+  out.push(...softwareReasons(flows, facts, entry));
   if (flows.partial.flows > 0) {
     out.push(
       reason(
@@ -257,7 +287,7 @@ export function reasonsFor(
     ...placeReasons(ctx, facts),
     ...eswitchReasons(ctx, facts),
     ...hwOffloadReasons(facts),
-    ...flowReasons(ctx.name, verdict, flows, facts),
+    ...flowReasons(ctx.name, verdict, flows, facts, ctx.entry),
   ];
 }
 

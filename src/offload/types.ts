@@ -1,5 +1,5 @@
 import type { Counter, FlowLineError } from '../ovs/dpctl/index.js';
-import type { EswitchMode } from '../vf/index.js';
+import type { PfEswitchMode } from '../vf/index.js';
 
 /**
  * The offload verdict (docs/offload.md): which datapath flows of a port are switched in the
@@ -25,17 +25,21 @@ export interface PortEntry {
   datapath: string | null;
   /** ovs-vswitchd's Interface `error` ("could not open network device …"). */
   error: string | null;
+  /** `options:dpdk-devargs` of a `type=dpdk` port: which PF (and VF) its PMD opened. */
+  dpdkDevargs?: string | null;
 }
 
 export interface OvsFacts {
   /** `other_config:hw-offload`: null when the key is not set (OVS default: off). */
   hwOffload: boolean | null;
   tcPolicy: string | null;
+  /** The Open_vSwitch row's DPDK state; absent when the node has no DPDK port (not read). */
+  dpdk?: { init: string | null; initialized: boolean | null };
 }
 
 export interface PfFact {
   pci: string;
-  eswitchMode: EswitchMode;
+  eswitchMode: PfEswitchMode;
   /** devlink `switchdev_inactive`: representors exist, the eswitch passes no traffic. */
   inactive: boolean;
   uplink: string | null;

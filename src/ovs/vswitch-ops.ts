@@ -133,3 +133,15 @@ export function otherConfigOps(changed: readonly [string, string | null][]): Ope
     },
   ];
 }
+
+/**
+ * Reads what decides whether a pod port may be a DPDK port: the bridge's datapath_type
+ * (a type=dpdk Interface only works on a netdev bridge) and Open_vSwitch.dpdk_initialized
+ * (ovs-vswitchd sets it once EAL is up; a vswitchd built without DPDK never does).
+ */
+export function dpdkStateOps(bridge: string): Operation[] {
+  return [
+    { op: 'select', table: 'Open_vSwitch', where: [], columns: ['dpdk_initialized'] },
+    { op: 'select', table: 'Bridge', where: [['name', '==', bridge]], columns: ['datapath_type'] },
+  ];
+}

@@ -65,6 +65,8 @@ export interface InterfaceInfo {
 
 export interface OwnedPort {
   name: string;
+  /** The main Interface's type ("" a kernel netdev, "dpdk", "internal", …). */
+  type: string;
   bridge: string | null;
   portUuid: string;
   interfaceUuid: string | null;
@@ -83,4 +85,11 @@ export interface OffloadConfig {
   /** other_config:hw-offload as OVS reads it (only "true" is true); null when unset. */
   hwOffload: boolean | null;
   tcPolicy: string | null;
+}
+
+export interface DpdkState {
+  /** Open_vSwitch.dpdk_initialized: EAL is up in ovs-vswitchd. */
+  dpdkInitialized: boolean;
+  /** The bridge's datapath_type ("" is the kernel datapath, "netdev" userspace); null: no bridge. */
+  datapathType: string | null;
 }

@@ -21,12 +21,14 @@ import {
   optionalInteger,
   optionalString,
   stringMap,
+  stringValue,
   uuidValue,
 } from './ovsdb/index.js';
 import {
   attachOps,
   createBridgeOps,
   detachOps,
+  dpdkStateOps,
   isGuardFailure,
   otherConfigOps,
 } from './vswitch-ops.js';
@@ -43,6 +45,7 @@ import {
   VSWITCH_DB,
   type AttachPortRequest,
   type AttachResult,
+  type DpdkState,
   type InterfaceInfo,
   type OffloadConfig,
   type OvsdbTransport,
@@ -367,6 +370,7 @@ export class Vswitch {
         const i = topo.mainInterface(p);
         return {
           name: p.name,
+          type: i?.type ?? '',
           bridge: topo.bridgeOfPort.get(p.uuid)?.name ?? null,
           portUuid: p.uuid,
           interfaceUuid: i?.uuid ?? null,
@@ -431,6 +435,20 @@ export class Vswitch {
     };
   }
 
+  /** The bridge's datapath_type (null: no such bridge) and whether DPDK is initialised. */
+  async getDpdkState(bridge: string): Promise<DpdkState> {
+    assertPortName(bridge, 'bridge');
+    return this.wrap(`read DPDK state of ${bridge}`, async () => {
+      const res = await this.client.transact(VSWITCH_DB, dpdkStateOps(bridge));
+      const ovs = rowsOf(res, 0)[0];
+      const br = rowsOf(res, 1)[0];
+      return {
+        dpdkInitialized: ovs?.dpdk_initialized === true,
+        datapathType: br ? stringValue(br.datapath_type) : null,
+      };
+    });
+  }
+
   /** external_ids of the Open_vSwitch row (system-id, ovn-remote, …). */
   async getExternalIds(): Promise<Record<string, string>> {
     return this.wrap('read Open_vSwitch external_ids', () =>
@@ -447,7 +465,9 @@ export class Vswitch {
   }): Promise<StalePort[]> {
     const out: StalePort[] = [];
     for (const p of await this.listOwnedPorts()) {
-      if (p.error !== null && DEVICE_GONE_RE.test(p.error)) {
+      // A DPDK port says "could not open network device" too when ovs-vswitchd has no DPDK
+      // (yet): that is no proof its device is gone.
+      if (p.error !== null && p.type !== 'dpdk' && DEVICE_GONE_RE.test(p.error)) {
         out.push({ ...p, reason: 'device-gone', detail: p.error });
         continue;
       }

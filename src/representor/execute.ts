@@ -196,6 +196,11 @@ async function runStep(
     case 'setEswitchMode': {
       if (pf.eswitchMode === step.mode && !pf.eswitchInactive) return;
       const prev = pf.eswitchMode;
+      if (prev === 'dpdk') {
+        throw new OvsOffloadError(
+          `PF ${pf.pci} is bound to ${pf.driver ?? '?'}: devlink cannot set its eswitch`,
+        );
+      }
       await setEswitchMode(ctx, pf.pci, step.mode);
       st.undo.push({
         what: `eswitch mode back to ${prev}`,

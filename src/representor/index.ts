@@ -21,3 +21,10 @@ export {
   type NicPolicyInput,
   type PlannedNic,
 } from './apply.js';
+export {
+  parseDpdkDevargs,
+  parseRepresentorValue,
+  dpdkRepresentedVf,
+  type DpdkDevargs,
+} from './dpdk-devargs.js';
+export { describeDpdkPf, isBifurcated } from './dpdk-plan.js';

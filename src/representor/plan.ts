@@ -9,6 +9,8 @@ export interface EswitchPolicy {
   /** omit: leave the mode as it is. */
   eswitchMode?: EswitchMode;
   legacyPortNames?: boolean;
+  /** How VF representors reach OVS (the agent config's `nics[].representorType`). */
+  representorType?: 'auto' | 'netdev' | 'dpdk' | undefined;
 }
 
 export type PlanStep = { strategy: StrategyName } & (
@@ -45,6 +47,7 @@ export function planEswitch(pf: PfInfo, policy: EswitchPolicy, opts: PlanOptions
     );
   }
   const strategy = opts.strategy ?? strategyFor(pf);
+  if (pf.eswitchMode === 'dpdk') return planDpdkPf(pf, policy, numVfs, strategy);
   const mode = policy.eswitchMode ?? pf.eswitchMode;
   const modeChange =
     policy.eswitchMode !== undefined &&
@@ -75,6 +78,26 @@ export function planEswitch(pf: PfInfo, policy: EswitchPolicy, opts: PlanOptions
     steps.push(s({ op: 'hwTcOffload' }));
   }
   return steps;
+}
+
+/**
+ * A PF on a user-space driver: only the VF count is ours to change (vfio-pci creates VFs
+ * when loaded with enable_sriov=1). Its eswitch is the PMD's, which devlink cannot reach, so
+ * a policy that names a mode is refused rather than "applied" by a devlink call that fails.
+ */
+function planDpdkPf(
+  pf: PfInfo,
+  policy: EswitchPolicy,
+  numVfs: number,
+  strategy: StrategyName,
+): PlanStep[] {
+  if (policy.eswitchMode !== undefined) {
+    throw new InvalidInputError(
+      'eswitchMode',
+      `PF ${pf.pci} is bound to ${pf.driver ?? 'a user-space driver'}: its eswitch belongs to the DPDK PMD and devlink cannot set it; remove eswitchMode from this nics[] entry`,
+    );
+  }
+  return numVfs === pf.numVfs ? [] : [{ strategy, op: 'setNumVfs', numVfs }];
 }
 
 /** One line per step, for `nics apply --plan` and logs. */

@@ -18,7 +18,9 @@ export type Resource =
   | { kind: 'link'; name: string }
   | { kind: 'dir'; path: string }
   | { kind: 'pid'; pid: number; what: string }
-  | { kind: 'pidfile'; path: string; what: string };
+  | { kind: 'pidfile'; path: string; what: string }
+  /** A kernel setting (/proc/sys, sysfs) written for the sandbox: `value` is put back. */
+  | { kind: 'setting'; path: string; value: string };
 
 export class ResourceRegistry {
   private readonly items: Resource[] = [];
@@ -71,6 +73,9 @@ export class ResourceRegistry {
       case 'dir':
         await files.rm(r.path, { recursive: true });
         return;
+      case 'setting':
+        await files.writeText(r.path, r.value);
+        return;
     }
   }
 }
@@ -89,6 +94,8 @@ export function describe(r: Resource): string {
       return `${r.what} pid ${r.pid}`;
     case 'pidfile':
       return `${r.what} (${r.path})`;
+    case 'setting':
+      return `setting ${r.path}`;
   }
 }
 

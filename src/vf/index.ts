@@ -3,7 +3,7 @@ export * from './devlink.js';
 export * from './portnames.js';
 export * from './switch-ports.js';
 export * from './snapshot.js';
-export { parseInventory, findVf, isSrIovPf } from './inventory.js';
+export { parseInventory, findVf, isSrIovPf, pfEswitch } from './inventory.js';
 export {
   readInventory,
   readInventorySnapshot,
@@ -12,7 +12,8 @@ export {
   netdevsOf,
   virtfnIndexes,
 } from './read.js';
-export { setNumVfs, USERSPACE_DRIVERS, NUMVFS_TIMEOUT_MS, type NumVfsOptions } from './numvfs.js';
+export { setNumVfs, NUMVFS_TIMEOUT_MS, type NumVfsOptions } from './numvfs.js';
+export { USERSPACE_DRIVERS, isUserspaceDriver } from './userspace.js';
 export {
   bindDriver,
   unbindDriver,

@@ -1,5 +1,11 @@
 import { isPciAddress } from '../sys/index.js';
-import { parseEswitchShow, parsePortShow, type DevlinkPort } from './devlink.js';
+import {
+  parseEswitchShow,
+  parsePortShow,
+  type DevlinkAnswer,
+  type DevlinkPort,
+  type EswitchState,
+} from './devlink.js';
 import {
   driverOverride,
   hexId,
@@ -17,7 +23,8 @@ import {
   pickUplink,
   type RepresentorOptions,
 } from './switch-ports.js';
-import type { Inventory, PfInfo, VfInfo } from './types.js';
+import type { Inventory, PfEswitchMode, PfInfo, VfInfo } from './types.js';
+import { isUserspaceDriver } from './userspace.js';
 
 /**
  * The inventory, computed purely from a snapshot: PFs are network-class functions with
@@ -40,7 +47,7 @@ export function isSrIovPf(fn: Pick<FunctionSnapshot, 'class' | 'sriovTotalVfs'>)
 function parsePf(p: PfSnapshot, ports: readonly DevlinkPort[], opts: RepresentorOptions): PfInfo {
   const fn = p.fn;
   const pci = fn.pci.toLowerCase();
-  const eswitch = parseEswitchShow(pci, p.eswitch);
+  const eswitch = pfEswitch(pci, fn.driver, p.eswitch);
   const netdevs = fn.netdevs.map(netdevInfo).sort((a, b) => (a.name < b.name ? -1 : 1));
   const switchdev = eswitch.mode === 'switchdev';
   const uplink = switchdev ? pickUplink(netdevs, opts) : null;
@@ -74,6 +81,21 @@ function parsePf(p: PfSnapshot, ports: readonly DevlinkPort[], opts: Representor
     eswitchInactive: eswitch.inactive,
     vfs: order.map((v) => parseVf(v.index, v.pci, byPci.get(v.pci), reps.get(v.index) ?? null)),
   };
+}
+
+/**
+ * devlink's answer when it has one. Without one, a PF on a user-space driver is `dpdk` (its
+ * eswitch is the PMD's; calling it legacy would send its VFs down the VF-knob path, which
+ * needs the PF netdev it no longer has); any other PF is legacy (§3.4).
+ */
+export function pfEswitch(
+  pci: string,
+  driver: string | null,
+  answer: DevlinkAnswer,
+): { mode: PfEswitchMode; inactive: boolean } {
+  const state: EswitchState = parseEswitchShow(pci, answer);
+  if ('none' in answer && isUserspaceDriver(driver)) return { mode: 'dpdk', inactive: false };
+  return state;
 }
 
 function parseVf(

@@ -10,14 +10,9 @@ import {
 import { uint } from './parse.js';
 import { resolvePfPci } from './read.js';
 import type { NicContext } from './types.js';
+import { USERSPACE_DRIVERS } from './userspace.js';
 
-/** Drivers that hand a function to user space: they never create a netdev. */
-export const USERSPACE_DRIVERS: ReadonlySet<string> = new Set([
-  'vfio-pci',
-  'uio_pci_generic',
-  'igb_uio',
-  'pci-stub',
-]);
+export { USERSPACE_DRIVERS } from './userspace.js';
 
 export const NUMVFS_TIMEOUT_MS = 120_000;
 /**

@@ -24,6 +24,7 @@ import {
 } from './snapshot.js';
 import type { RepresentorOptions } from './switch-ports.js';
 import type { Inventory, NetdevInfo, NicContext, PfInfo } from './types.js';
+import { isUserspaceDriver } from './userspace.js';
 
 /**
  * The thin readers: sysfs under `<sysfsRoot>/sys` and `devlink -j`, never `ip`, so they work
@@ -33,7 +34,10 @@ import type { Inventory, NetdevInfo, NicContext, PfInfo } from './types.js';
 async function readPfSnapshot(ctx: NicContext, pci: string): Promise<PfSnapshot> {
   const fn = await readFunction(ctx.sysfs, pci);
   const vfs = await Promise.all(fn.virtfns.map((v) => readFunction(ctx.sysfs, v.pci)));
-  const eswitch = await askDevlink(ctx.runner, eswitchShowArgs(pci));
+  // A PF on vfio-pci/uio is no devlink device: asking costs a fork and says nothing.
+  const eswitch: DevlinkAnswer = isUserspaceDriver(fn.driver)
+    ? { none: `bound to ${fn.driver ?? ''}` }
+    : await askDevlink(ctx.runner, eswitchShowArgs(pci));
   if ('none' in eswitch) ctx.logger?.debug({ pf: pci, devlink: eswitch.none }, 'no eswitch');
   return { fn, vfs, eswitch };
 }

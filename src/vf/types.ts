@@ -15,6 +15,14 @@ export interface NicContext {
 /** devlink's eswitch mode; `switchdev_inactive` (kernel 6.17+) is switchdev with traffic held. */
 export type EswitchMode = 'legacy' | 'switchdev';
 
+/**
+ * A PF's eswitch as the inventory reports it: devlink's mode, or `dpdk` for a PF bound to a
+ * user-space driver (vfio-pci, uio): the kernel no longer drives the function, so it has no
+ * netdev and devlink no answer; its eswitch belongs to the DPDK PMD that opened it, and its
+ * VFs' representors are DPDK ports (`dpdk-devargs=<PF>,representor=…`), not netdevs.
+ */
+export type PfEswitchMode = EswitchMode | 'dpdk';
+
 /** One netdev under a PCI function's `net/` directory. */
 export interface NetdevInfo {
   name: string;
@@ -83,7 +91,7 @@ export interface PfInfo {
   numVfs: number;
   /** `sriov_drivers_autoprobe`: new VFs get their driver bound at creation. */
   autoprobe: boolean;
-  eswitchMode: EswitchMode;
+  eswitchMode: PfEswitchMode;
   /** devlink said `switchdev_inactive`: representors exist but the eswitch passes no traffic. */
   eswitchInactive: boolean;
   vfs: VfInfo[];

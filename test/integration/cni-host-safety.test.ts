@@ -410,7 +410,11 @@ describe('host safety: no failure strands a VF', () => {
       'first DEL inside IPAM',
     );
     const addSecond = add(w, 'second', second.path, 'net1', conf);
-    await new Promise((r) => setTimeout(r, 300)); // the ADD is queued on the VF lock
+    await eventually(
+      async () => w.agent.log().includes('ADD waits: another operation holds this VF'),
+      30_000,
+      'second ADD queued on the VF lock',
+    );
     const delSecond = del(w, 'second', second.path, 'net1', conf);
     const [d1, a2, d2] = await Promise.all([delFirst, addSecond, delSecond]);
     expect(d1.code, d1.stdout).toBe(0);

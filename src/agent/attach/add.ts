@@ -18,6 +18,7 @@ import { decideMtu, type MtuDecision, type OvnEncap } from './mtu.js';
 import { readVfAdminMac, setVfAdminMac } from '../../vf/index.js';
 import { withNetconfRoutes } from '../routes.js';
 import { applyBandwidthOnAdd } from './bandwidth.js';
+import { waitForDpdkPort } from './dpdk-port.js';
 import type { PodApi } from '../kubeovn.js';
 
 /** What an IpSource found for a request. */
@@ -66,7 +67,8 @@ function ipList(r: CniResult | null): string {
 
 export function chooseMode(req: AttachRequest, vf: ResolvedVf): 'offload' | 'legacy' {
   const want = req.conf.mode ?? 'auto';
-  const have = vf.eswitchMode === 'switchdev' ? 'offload' : 'legacy';
+  // A `dpdk` PF (vfio-pci) has no netdev for VF knobs: its VFs are offloaded or nothing.
+  const have = vf.eswitchMode === 'legacy' ? 'legacy' : 'offload';
   if (want !== 'auto' && want !== have) {
     throw new InvalidInputError(
       'mode',
@@ -189,7 +191,17 @@ export async function addAttachment(
     // SetInterfaceBandwidth); teardown's detach deletes them with the port.
     await applyBandwidthOnAdd({ vswitch: d.vswitch, pods: d.pods, logger: log }, req, s);
     t.mark('bandwidth');
-    if (s.representor) {
+    if (s.representor && s.dpdkDevargs !== undefined) {
+      // A DPDK port is started by its PMD when ovs-vswitchd adds it: no kernel link to bring
+      // up (with a bifurcated PMD the kernel representor is not ours to touch).
+      await waitForDpdkPort(
+        d,
+        { name: s.representor, dpdkDevargs: s.dpdkDevargs },
+        s.bridge ?? d.config.ovs.bridge,
+        10_000,
+      );
+      t.mark('ofport');
+    } else if (s.representor) {
       // The representor carries traffic only once OVS has it: up after ovs-vswitchd has the
       // port, never before (the host stack would answer for it meanwhile).
       await d.vswitch.waitForOfport(s.representor, 10_000);
@@ -283,11 +295,16 @@ async function attachRepresentor(
   const res = await d.vswitch.attachPort({
     bridge: s.bridge ?? d.config.ovs.bridge,
     name: rep,
+    // Kube-OVN's YUSUR port (ovs_linux.go): type=dpdk, options:dpdk-devargs, mtu_request,
+    // the same external_ids as a kernel representor.
+    ...(s.dpdkDevargs !== undefined
+      ? { type: 'dpdk', options: { 'dpdk-devargs': s.dpdkDevargs } }
+      : {}),
     interfaceExternalIds: {
       'iface-id': req.ifaceId,
       vendor: 'ovs-offload',
-      pod_name: req.pod.name,
-      pod_namespace: req.pod.namespace,
+      // A runtime outside Kubernetes sends no pod: no Kube-OVN pod keys rather than empty ones.
+      ...(req.pod.name ? { pod_name: req.pod.name, pod_namespace: req.pod.namespace } : {}),
       pod_netns: req.netns,
       ...(ipList(ip) ? { ip: ipList(ip) } : {}),
       [ATTACHMENT_KEY]: attachment,
@@ -347,7 +364,8 @@ async function snapshotOffload(
       (s.vf.pfNetdev ? await readVfAdminMac(d.ip, s.vf.pfNetdev, vf.vfIndex) : null) ?? ZERO_MAC;
     recorded = true;
   }
-  if (mtu.mtu !== null && s.representor) {
+  // A DPDK port's MTU lives in the PMD and goes with the port: nothing to restore.
+  if (mtu.mtu !== null && s.representor && s.dpdkDevargs === undefined) {
     const before = (await d.nics.netdevFacts(vf.pfPci, s.representor)).mtu;
     if (before !== null && before !== mtu.mtu) {
       s.representorMtuBefore = before;

@@ -2,6 +2,7 @@ import { netnsFromPath } from '../../sys/index.js';
 import { CheckMismatchError } from '../errors.js';
 import { findVfLink, netnsExists } from '../podnet.js';
 import type { AttachmentState } from '../state.js';
+import { isDpdkRepresentorPort } from './dpdk-port.js';
 import { ATTACHMENT_KEY, attachmentKey } from './keys.js';
 import type { AttachRequest } from './request.js';
 import { PrevResultSchema } from './result.js';
@@ -55,6 +56,14 @@ export async function checkAttachment(
     if (iface.bridge !== s.bridge) {
       throw fail(
         `representor ${s.representor} is on ${iface.bridge ?? 'no bridge'}, expected ${s.bridge ?? '?'}`,
+      );
+    }
+    if (s.dpdkDevargs !== undefined && !isDpdkRepresentorPort(iface)) {
+      throw fail(`representor port ${s.representor} is type "${iface.type}", expected dpdk`);
+    }
+    if (s.dpdkDevargs !== undefined && (iface.ofport === null || iface.ofport <= 0)) {
+      throw fail(
+        `DPDK port ${s.representor} is not open in ovs-vswitchd${iface.error ? `: ${iface.error}` : ''}`,
       );
     }
     if (iface.externalIds['iface-id'] !== s.ifaceId) {

@@ -12,6 +12,7 @@ import type { AttachmentState } from '../state.js';
 import { Timeline } from '../timeline.js';
 import { addAttachment, chooseMode, snapshotKnobs, type AddDeps, type IpSource } from './add.js';
 import { checkAttachment } from './check.js';
+import { resolveRepresentorPort } from './dpdk-port.js';
 import { checkNetconfMtu, readOvnEncap, type OvnEncap } from './mtu.js';
 import { validAttachments } from './gc-list.js';
 import { ATTACHMENT_KEY, attachmentKey as key, takeDownPort } from './keys.js';
@@ -111,7 +112,7 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     const known = new Set([...this.index.values()].map((s) => s.representor));
     for (const p of await this.d.vswitch.listOwnedPorts()) {
       if (!p.externalIds[ATTACHMENT_KEY] || known.has(p.name)) continue;
-      if (await takeDownPort(this.d, p.name)) portsRemoved++;
+      if (await takeDownPort(this.d, p.name, p.type)) portsRemoved++;
       this.d.logger.info({ port: p.name }, 'removed owned pod port without attachment state');
     }
     const pending = this.retries.list().length;
@@ -199,6 +200,13 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
     const k = key(req.containerID, req.ifName);
     // deviceID is a checked PCI address (NetConf schema, lowercased): the VF lock key. The VF
     // is read under its lock, since a DEL that held it may just have brought it home.
+    if (this.locks.busy(`vf:${deviceId}`)) {
+      // A slow ADD is often just queued behind another pod's operation on the same VF.
+      this.d.logger.info(
+        { containerID: req.containerID, vf: deviceId },
+        'ADD waits: another operation holds this VF',
+      );
+    }
     return this.locks.runAll([`vf:${deviceId}`, `att:${k}`], async () => {
       // Check before mutate: the pod side first, then the VF; nothing has changed yet.
       await checkPodTarget(this.d.ip, req.netns, req.ifName);
@@ -253,7 +261,9 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
         `VF ${vf.pci} has no netdev on this host (driver ${vf.driver ?? 'none'}): in use by another network namespace, or unbound`,
       );
     }
-    const representor = mode === 'offload' ? await this.d.nics.representor(vf) : null;
+    const bridge = req.conf.bridge ?? this.d.config.ovs.bridge;
+    const port = mode === 'offload' ? await resolveRepresentorPort(this.d, vf, bridge) : null;
+    const representor = port?.name ?? null;
     const facts = vf.netdev ? await this.d.nics.netdevFacts(vf.pci, vf.netdev) : null;
     // An explicit MTU the uplink cannot carry is refused before the state file (mtu.ts).
     if (req.conf.mtu !== undefined) {
@@ -280,7 +290,8 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
         driver: vf.driver,
       },
       representor,
-      bridge: mode === 'offload' ? (req.conf.bridge ?? this.d.config.ovs.bridge) : null,
+      ...(port?.dpdkDevargs !== undefined ? { dpdkDevargs: port.dpdkDevargs } : {}),
+      bridge: mode === 'offload' ? bridge : null,
       ifaceId: mode === 'offload' ? req.ifaceId : null,
       knobsBefore: null,
       ipam: req.conf.ipam ? { config: req.raw, cniArgs: req.cniArgs, path: req.path } : null,
@@ -391,7 +402,7 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
 
   private async removeOrphanPort(k: string): Promise<void> {
     const ifaces = await this.d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, k);
-    for (const i of ifaces) await takeDownPort(this.d, i.name);
+    for (const i of ifaces) await takeDownPort(this.d, i.name, i.type);
   }
 
   async check(body: AgentRequest): Promise<void> {

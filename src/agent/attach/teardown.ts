@@ -95,9 +95,10 @@ async function releasePort(d: TeardownDeps, s: AttachmentState, log: Logger): Pr
   // port of another tool) must not take it down with it.
   const key = attachmentKey(s.containerID, s.ifName);
   const mine = await d.vswitch.findInterfacesByExternalId(ATTACHMENT_KEY, key);
-  if (!mine.some((i) => i.name === s.representor)) return;
+  const port = mine.find((i) => i.name === s.representor);
+  if (!port) return;
   try {
-    await takeDownPort(d, s.representor);
+    await takeDownPort(d, s.representor, port.type);
   } catch (err) {
     if (!(err instanceof PortNotOwnedError)) throw err;
     log.warn({ port: s.representor }, 'port not owned by us left alone');

@@ -1,12 +1,27 @@
 import { loadAgentConfig } from '../../agent/config.js';
 import {
+  autoRepresentorType,
+  dpdkReadiness,
+  readVswitchdDpdk,
+  type VswitchdDpdk,
+} from '../../offload/index.js';
+import { OvsdbClient } from '../../ovs/ovsdb/index.js';
+import {
   applyPlannedNics,
+  describeDpdkPf,
   describeStep,
   planNicPolicies,
   type ExecuteResult,
   type PlannedNic,
 } from '../../representor/index.js';
-import { assertAbsolutePath, createLogger, ExecaRunner, SysFs } from '../../sys/index.js';
+import {
+  assertAbsolutePath,
+  createLogger,
+  errorMessage,
+  ExecaRunner,
+  files,
+  SysFs,
+} from '../../sys/index.js';
 import { readInventory, type Inventory, type NicContext } from '../../vf/index.js';
 import { parse, UsageError } from '../usage.js';
 
@@ -109,6 +124,78 @@ function planText(planned: readonly PlannedNic[]): string {
   return out.join('\n');
 }
 
+/** What OVSDB said about DPDK, or why it could not be asked. */
+export type VswitchdView = { vs: VswitchdDpdk } | { error: string };
+
+/** The PFs whose VFs get DPDK representor ports: the §3.5 `representorType` rule. */
+export function dpdkPfs(
+  planned: readonly PlannedNic[],
+  view: VswitchdView | null,
+  bridge: string,
+): PlannedNic[] {
+  return planned.filter((p) => {
+    if (p.pf.eswitchMode === 'dpdk') return true;
+    const kind = p.policy.representorType ?? 'auto';
+    if (kind !== 'auto') return kind === 'dpdk';
+    return view !== null && 'vs' in view && autoRepresentorType(view.vs, bridge) === 'dpdk';
+  });
+}
+
+/**
+ * The DPDK part of the plan: how each DPDK PF is driven and what ovs-vswitchd still needs.
+ * Empty when no PF goes through DPDK. Reported only: nothing in other_config is changed.
+ */
+export function dpdkPlanText(
+  planned: readonly PlannedNic[],
+  view: VswitchdView | null,
+  opts: { bridge: string; hwOffload?: boolean | undefined },
+): string[] {
+  const dpdk = dpdkPfs(planned, view, opts.bridge);
+  if (dpdk.length === 0) return [];
+  const out = ['DPDK representors:'];
+  for (const p of dpdk) {
+    out.push(`  ${p.pf.pci}: ${describeDpdkPf(p.pf).join('; ')}`);
+  }
+  if (view === null || 'error' in view) {
+    out.push(`  ovs-vswitchd: not checked (${view?.error ?? 'OVSDB not asked'})`);
+    return out;
+  }
+  for (const f of dpdkReadiness(view.vs, opts)) {
+    out.push(`  ${f.ok ? 'ok  ' : 'FAIL'} ${f.what}: ${f.message}`);
+    if (f.fix !== null) out.push(`       fix: ${f.fix}`);
+  }
+  return out;
+}
+
+/**
+ * OVSDB's DPDK facts when they can matter: always when some PF is DPDK-bound or asks for
+ * DPDK representors; for `auto` only when the database socket exists (a node without OVS
+ * yet gets its kernel plan without waiting on a connection that cannot succeed).
+ */
+async function readVswitchdView(
+  db: string,
+  planned: readonly PlannedNic[],
+): Promise<VswitchdView | null> {
+  const kinds = planned.map((p) =>
+    p.pf.eswitchMode === 'dpdk' ? 'dpdk' : (p.policy.representorType ?? 'auto'),
+  );
+  if (!kinds.some((k) => k !== 'netdev')) return null;
+  const needed = kinds.includes('dpdk');
+  const socket = db.startsWith('unix:') ? db.slice('unix:'.length) : null;
+  if (socket !== null && !(await files.exists(socket))) {
+    return needed ? { error: `${socket} does not exist (ovsdb-server not running?)` } : null;
+  }
+  let client: OvsdbClient | null = null;
+  try {
+    client = await OvsdbClient.connect(db, { timeoutMs: 3000 });
+    return { vs: await readVswitchdDpdk(client) };
+  } catch (err) {
+    return needed ? { error: `${db}: ${errorMessage(err)}` } : null;
+  } finally {
+    await client?.close().catch(() => undefined);
+  }
+}
+
 function resultText(results: readonly ExecuteResult[]): string {
   const out: string[] = [];
   for (const r of results) {
@@ -166,13 +253,18 @@ export async function run(argv: string[]): Promise<number> {
     ctx,
     config.nics.map((n) => ({ ...n, legacyPortNames: n.legacyPortNames || legacy })),
   );
+  const view = await readVswitchdView(config.ovs.db, planned);
+  const dpdk = dpdkPlanText(planned, view, {
+    bridge: config.ovs.bridge,
+    hwOffload: config.ovs.hwOffload,
+  });
   if (values.plan) {
-    process.stdout.write(
-      `${planned.length === 0 ? 'no nics[] in the config' : planText(planned)}\n`,
-    );
+    const text = planned.length === 0 ? 'no nics[] in the config' : planText(planned);
+    process.stdout.write(`${[text, ...dpdk].join('\n')}\n`);
     return 0;
   }
   const results = await applyPlannedNics(ctx, planned);
-  if (results.length > 0) process.stdout.write(`${resultText(results)}\n`);
+  const lines = [...(results.length > 0 ? [resultText(results)] : []), ...dpdk];
+  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
   return results.every((r) => r.ok) ? 0 : 1;
 }

@@ -182,6 +182,7 @@ async function live(values: Values, select: Selection): Promise<OffloadReport> {
       {
         runner,
         vswitch,
+        ovsdb: client,
         ...(values['ovs-target'] === undefined ? {} : { ovsTarget: values['ovs-target'] }),
         nicCtx: { sysfs: new SysFs(sysfsRoot), runner },
         vswitchdLog:

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkLive, gatherLive, type LiveOvsdb } from '../../../src/offload/index.js';
+import type { Operation, OperationResult } from '../../../src/ovs/ovsdb/index.js';
 import type { InterfaceInfo, OffloadConfig } from '../../../src/ovs/vswitch.js';
 import {
   CommandError,
@@ -220,5 +221,95 @@ describe('gatherLive', () => {
         vswitch: new FakeOvsdb(IFACES, undefined, new Error('connection reset')),
       }),
     ).rejects.toThrow(/^read OVS interfaces: connection reset/);
+  });
+});
+
+describe('gatherLive on a node with DPDK ports', () => {
+  /** Answers the three selects dpdk-ports.ts makes, in OVSDB's wire shape. */
+  const transport = (initialized: boolean) => ({
+    seen: [] as string[],
+    async transact(_db: string, ops: readonly Operation[]): Promise<OperationResult[]> {
+      const op = ops[0] as { table: string };
+      return this.answer(op.table) as OperationResult[];
+    },
+    answer(table: string): unknown {
+      const op = { table };
+      this.seen.push(op.table);
+      if (op.table === 'Interface') {
+        return [
+          {
+            rows: [
+              {
+                name: 'pf0vf1rep',
+                options: ['map', [['dpdk-devargs', '0000:81:00.0,representor=[1]']]],
+                link_state: ['set', []],
+                error: "Error attaching device '0000:81:00.0,representor=[1]' to DPDK",
+                ofport: -1,
+                mtu: ['set', []],
+                mtu_request: 1500,
+              },
+            ],
+          },
+        ];
+      }
+      if (op.table === 'Open_vSwitch') {
+        return [
+          {
+            rows: [
+              {
+                other_config: [
+                  'map',
+                  [
+                    ['dpdk-init', 'true'],
+                    ['hw-offload', 'true'],
+                  ],
+                ],
+                dpdk_initialized: initialized,
+              },
+            ],
+          },
+        ];
+      }
+      return [{ rows: [{ name: 'br-int', datapath_type: 'netdev' }] }];
+    },
+    async getSchema(): Promise<never> {
+      throw new Error('not used');
+    },
+    async monitorCond(): Promise<never> {
+      throw new Error('not used');
+    },
+  });
+
+  it('reads devargs and dpdk_initialized only because a type=dpdk port exists; the error is quoted', async () => {
+    const runner = new ScriptedRunner({ dump: { lines: [], code: 0 }, dpifShow: '' });
+    const t = transport(true);
+    const rep = iface('pf0vf1rep', {
+      type: 'dpdk',
+      ofport: -1,
+      error: "Error attaching device '0000:81:00.0,representor=[1]' to DPDK",
+      externalIds: { pod_name: 'b', pod_namespace: 'ns' },
+    });
+    const report = await checkLive({
+      runner,
+      vswitch: new FakeOvsdb([rep], { hwOffload: true, tcPolicy: null }),
+      ovsdb: t,
+    });
+    expect(t.seen.sort()).toEqual(['Bridge', 'Interface', 'Open_vSwitch']);
+    expect(report.facts.ovs).toEqual({
+      hwOffload: true,
+      tcPolicy: null,
+      dpdk: { init: 'true', initialized: true },
+    });
+    const reason = report.ports[0]!.reasons.find((r) => r.code === 'interface-error')!;
+    expect(reason.message).toMatch(/Error attaching device '0000:81:00\.0,representor=\[1\]'/);
+    expect(reason.fix).toMatch(/no DPDK PMD could probe the devargs/);
+  });
+
+  it('a kernel-only node never reads the DPDK rows', async () => {
+    const runner = new ScriptedRunner({ dump: { lines: DUMP, code: 0 }, dpifShow: DPIF });
+    const t = transport(true);
+    const g = await gatherLive({ runner, vswitch: new FakeOvsdb(IFACES), ovsdb: t });
+    expect(t.seen).toEqual([]);
+    expect(g.facts.ovs).toEqual({ hwOffload: null, tcPolicy: null });
   });
 });
