@@ -121,10 +121,49 @@ export function readCniEnv(env: CniEnvVars): CniEnv {
     throw bad(`CNI_NETNS: ${quote(out.netns)} is not an absolute path`);
   out.args = parseCniArgs(env.CNI_ARGS);
   checkCniArgs(out.args);
-  if (command === 'ADD') {
-    for (const k of ['K8S_POD_NAME', 'K8S_POD_NAMESPACE']) {
-      if (!out.args[k]) throw bad(`CNI_ARGS: ${k} is required`);
-    }
-  }
+  // DEL and CHECK find an attachment by container ID and ifName, whatever identity came.
+  if (command === 'ADD') podIdentityOf(out.args);
   return out;
+}
+
+/** The Kubernetes pod a request is for, from CNI_ARGS as kubelet's runtimes send it. */
+export interface PodIdentity {
+  name: string;
+  namespace: string;
+  uid?: string;
+}
+
+/** CNI_ARGS keys that only make sense as part of a Kubernetes pod identity. */
+export const POD_IDENTITY_ARGS: readonly string[] = [
+  'K8S_POD_NAME',
+  'K8S_POD_NAMESPACE',
+  'K8S_POD_UID',
+  'K8S_POD_INFRA_CONTAINER_ID',
+];
+
+/**
+ * The pod identity in CNI_ARGS, or null when the runtime sent none (a libcni client outside
+ * Kubernetes, such as `ctr run --cni`, sends no CNI_ARGS at all). Half an identity is refused
+ * (code 4): a name without its namespace (or the reverse, or only a UID) names no pod, and
+ * guessing one would bind the port to another pod's OVN identity.
+ */
+export function podIdentityOf(args: Readonly<Record<string, string>>): PodIdentity | null {
+  const has = (k: string) => Object.hasOwn(args, k);
+  if (!POD_IDENTITY_ARGS.some(has)) return null;
+  for (const k of POD_IDENTITY_ARGS) {
+    if (has(k) && args[k] === '') throw bad(`CNI_ARGS: ${k} is empty`);
+  }
+  const missing = ['K8S_POD_NAME', 'K8S_POD_NAMESPACE'].filter((k) => !has(k));
+  if (missing.length > 0) {
+    const given = POD_IDENTITY_ARGS.filter(has).join(', ');
+    throw bad(
+      `CNI_ARGS: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required with ${given} (a pod identity names both the pod and its namespace)`,
+    );
+  }
+  const uid = args.K8S_POD_UID;
+  return {
+    name: args.K8S_POD_NAME!,
+    namespace: args.K8S_POD_NAMESPACE!,
+    ...(uid !== undefined ? { uid } : {}),
+  };
 }

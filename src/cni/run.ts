@@ -1,5 +1,5 @@
 import { callAgent } from './client.js';
-import { readCniEnv, type CniEnvVars } from './env.js';
+import { podIdentityOf, readCniEnv, type CniEnvVars } from './env.js';
 import { CniCode, CniError } from './errors.js';
 import { parseNetConf } from './netconf.js';
 import type { AgentRequest, CniOp, CniResult } from './types.js';
@@ -65,7 +65,8 @@ function decode(text: string): Decoded {
  * (docs/cni.md "Errors"):
  *   CNI_COMMAND (4) → VERSION answers → the CNI_* variables the command needs (4) → stdin is a
  *   JSON object (6) → cniVersion present and a string (7), supported (1), not older than the
- *   command (1) → the NetConf (7) → the agent's answer (11/50 when it cannot be reached).
+ *   command (1) → the NetConf (7) → a pod identity when ADD's `provider` needs one (4) → the
+ *   agent's answer (11/50 when it cannot be reached).
  */
 export async function runCni(
   env: CniEnvVars,
@@ -123,6 +124,14 @@ async function dispatch(
   }
   assertCommandAllowed(e.command, raw.cniVersion);
   const conf = parseNetConf(raw);
+  if (e.command === 'ADD' && conf.provider !== undefined && podIdentityOf(e.args) === null) {
+    // Kube-OVN's addresses, MAC and iface-id are the pod's annotations: no pod, no port.
+    throw new CniError(
+      CniCode.InvalidEnvironment,
+      `CNI_ARGS: K8S_POD_NAME and K8S_POD_NAMESPACE are required: provider ${JSON.stringify(conf.provider)} serves Kubernetes pods`,
+      'outside Kubernetes (no pod identity), use a config without "provider"',
+    );
+  }
   if (e.command === 'CHECK' && conf.prevResult === undefined) {
     throw new CniError(
       CniCode.InvalidConfig,

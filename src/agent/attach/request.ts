@@ -2,9 +2,14 @@ import { deviceIdOf, ifaceIdOf, parseNetConf, type NetConf } from '../../cni/net
 import type { AgentRequest } from '../../cni/types.js';
 import { CNI_NAME_RE, ifNameProblem, quote } from '../../cni/names.js';
 import { isSupported } from '../../cni/version.js';
+import { podIdentityOf, type PodIdentity } from '../../cni/env.js';
 import { RequestEnvError, VersionError } from '../errors.js';
+import { containerIfaceId } from './keys.js';
 
-/** A CNI request as the attachment code works with it: validated, with pod identity. */
+/**
+ * A CNI request as the attachment code works with it: validated, with its pod identity
+ * (empty name and namespace when the runtime sent none: a libcni client outside Kubernetes).
+ */
 export interface AttachRequest {
   containerID: string;
   netns: string;
@@ -56,12 +61,19 @@ export function parseAttachRequest(req: AgentRequest, op: 'add' | 'del' | 'check
     throw new VersionError(`incompatible CNI version ${JSON.stringify(req.config.cniVersion)}`);
   }
   const conf = parseNetConf(req.config);
-  const name = req.args.K8S_POD_NAME ?? '';
-  const namespace = req.args.K8S_POD_NAMESPACE ?? '';
-  if (op === 'add' && (!name || !namespace)) {
-    throw new RequestEnvError('CNI_ARGS', 'K8S_POD_NAME and K8S_POD_NAMESPACE are required');
+  // ADD refuses half an identity (code 4, as the front end has it: the agent has other
+  // clients); DEL and CHECK find the attachment by container ID and ifName, not by pod.
+  const pod = op === 'add' ? podIdentityOf(req.args) : lenientIdentity(req.args);
+  if (op === 'add' && pod === null && conf.provider !== undefined) {
+    // Kube-OVN's addresses, MAC and iface-id are the pod's annotations: no pod, no port.
+    throw new RequestEnvError(
+      'CNI_ARGS',
+      `K8S_POD_NAME and K8S_POD_NAMESPACE are required: provider ${JSON.stringify(conf.provider)} serves Kubernetes pods`,
+    );
   }
-  const uid = req.args.K8S_POD_UID;
+  const name = pod?.name ?? '';
+  const namespace = pod?.namespace ?? '';
+  const uid = pod?.uid;
   return {
     containerID: req.containerID,
     netns: req.netns,
@@ -74,7 +86,18 @@ export function parseAttachRequest(req: AgentRequest, op: 'add' | 'del' | 'check
       .join(';'),
     path: req.path,
     deviceId: deviceIdOf(conf),
-    ifaceId: ifaceIdOf(conf.provider, name, namespace),
+    ifaceId:
+      pod === null
+        ? containerIfaceId(req.containerID, req.ifName)
+        : ifaceIdOf(conf.provider, name, namespace),
     raw: req.config,
   };
+}
+
+function lenientIdentity(args: Readonly<Record<string, string>>): PodIdentity | null {
+  try {
+    return podIdentityOf(args);
+  } catch {
+    return null;
+  }
 }

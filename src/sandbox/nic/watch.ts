@@ -4,6 +4,7 @@ import { onDriverFile } from './drivers.js';
 import type { SerialQueue } from './serial.js';
 import type { NicState } from './state.js';
 import { syncNow } from './sync.js';
+import { returnOrphanedVfs } from './pod-return.js';
 import { onNumVfsWrite } from './vfs.js';
 
 /**
@@ -68,6 +69,7 @@ export class Watching {
             await onDriverFile(nic, drv, 'bind');
           }
           await onDriverFile(nic, '', 'probe');
+          await returnOrphanedVfs(nic);
         })
         .catch(logErr);
     }, 250);
@@ -82,7 +84,11 @@ export class Watching {
     this.syncTimer = setTimeout(() => {
       this.syncTimer = null;
       void this.queue
-        .run(() => syncNow(this.nic))
+        // A partner end deleted with a netns the sandbox never named: the VF comes home.
+        .run(async () => {
+          await returnOrphanedVfs(this.nic);
+          await syncNow(this.nic);
+        })
         .catch((err: unknown) => console.error(`sync: ${errorMessage(err)}`));
     }, 15);
   }

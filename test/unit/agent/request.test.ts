@@ -62,7 +62,12 @@ describe('agent request parsing', () => {
     ['ifName too long', { ifName: 'x'.repeat(16) }, 4],
     ['relative netns', { netns: 'pod1' }, 4],
     ['netns with NUL', { netns: '/run/netns/a\0b' }, 4],
-    ['no pod identity', { args: {} }, 4],
+    [
+      'no pod identity with a provider',
+      { args: {}, config: { ...base.config, provider: 'ovn' } },
+      4,
+    ],
+    ['a pod name without its namespace', { args: { K8S_POD_NAME: 'p' } }, 4],
     ['unknown cniVersion', { config: { ...base.config, cniVersion: '9.9.9' } }, 1],
     ['bad mtu', { config: { ...base.config, mtu: 'big' } }, 7],
   ] as const)('%s → code %i', (_n, patch, code) => {

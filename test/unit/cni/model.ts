@@ -171,6 +171,20 @@ function argsModel(raw: string | undefined): Record<string, string> | null {
 
 export type Env = Partial<Record<string, string>>;
 
+/**
+ * A Kubernetes pod identity in CNI_ARGS: none at all, or both name and namespace with no key
+ * empty; anything else is partial (code 4 for ADD).
+ */
+function identityModel(a: Record<string, string>): 'none' | 'pod' | 'partial' {
+  const keys = ['K8S_POD_NAME', 'K8S_POD_NAMESPACE', 'K8S_POD_UID', 'K8S_POD_INFRA_CONTAINER_ID'];
+  const present = keys.filter((k) => Object.hasOwn(a, k));
+  if (present.length === 0) return 'none';
+  if (present.some((k) => a[k] === '')) return 'partial';
+  return present.includes('K8S_POD_NAME') && present.includes('K8S_POD_NAMESPACE')
+    ? 'pod'
+    : 'partial';
+}
+
 export function expected(env: Env, stdin: Uint8Array): Expected {
   const conf = decodeModel(stdin);
   const version =
@@ -195,7 +209,7 @@ export function expected(env: Env, stdin: Uint8Array): Expected {
     if (has('CNI_NETNS') && !env.CNI_NETNS!.startsWith('/')) return fail(4);
     const a = argsModel(env.CNI_ARGS);
     if (a === null) return fail(4);
-    if (cmd === 'ADD' && !(a.K8S_POD_NAME && a.K8S_POD_NAMESPACE)) return fail(4);
+    if (cmd === 'ADD' && identityModel(a) === 'partial') return fail(4);
     args = a;
   }
   if (conf === null) return fail(6);
@@ -205,6 +219,8 @@ export function expected(env: Env, stdin: Uint8Array): Expected {
   if (cmd === 'CHECK' && v === '0.3.1') return fail(1);
   if ((cmd === 'STATUS' || cmd === 'GC') && v !== '1.1.0') return fail(1);
   if (!netConfOk(conf, cmd)) return fail(7);
+  if (cmd === 'ADD' && conf.provider !== undefined && identityModel(args) === 'none')
+    return fail(4);
   const per = cmd === 'GC' || cmd === 'STATUS';
   return {
     kind: 'forward',
