@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   deviceplugin: () => import('./deviceplugin/index.js'),
   'ovsdb-attach': () => import('./ovsdb-attach/index.js'),
   'flows-parse': () => import('./flows-parse/index.js'),
+  scale: () => import('./scale/index.js'),
 };
 
 const here = path.dirname(fileURLToPath(import.meta.url));

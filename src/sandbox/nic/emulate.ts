@@ -97,8 +97,8 @@ export class EmulatedNic {
   }
 
   /** Waits until every pending sysfs write and link event has been acted on. */
-  async sync(): Promise<void> {
-    await this.request({ op: 'sync' });
+  async sync(timeoutMs = 60_000): Promise<void> {
+    await this.request({ op: 'sync' }, timeoutMs);
   }
 
   /**

@@ -14,11 +14,17 @@ function inHost(nic: NicState, realEthtool: string, args: readonly string[]): st
 export async function hardwareChecksums(nic: NicState, devs: readonly string[]): Promise<void> {
   const real = nic.cfg.realEthtool;
   if (!real) return;
-  for (const dev of devs) {
-    await nic.runner
-      .run(inHost(nic, real, ['-K', dev, 'tx', 'off']), { okExitCodes: [1, 75] })
-      .catch(() => undefined);
-  }
+  // One process per device (ethtool has no batch mode): a few at a time, or a 512-VF PF
+  // waits out a thousand sequential forks before its VFs appear.
+  const queue = [...devs];
+  const worker = async () => {
+    for (let dev = queue.shift(); dev !== undefined; dev = queue.shift()) {
+      await nic.runner
+        .run(inHost(nic, real, ['-K', dev, 'tx', 'off']), { okExitCodes: [1, 75] })
+        .catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, devs.length) }, worker));
 }
 
 /** The real `ethtool -k DEV` output in the host netns (the features veth really has), or null. */

@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * What /proc says about a process: resident memory (VmRSS) and CPU time (utime + stime from
+ * /proc/<pid>/stat, in clock ticks of 1/100 s on Linux).
+ */
+const TICKS_PER_S = 100;
+
+export function rssMb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+/** CPU seconds the process has used so far (user + system). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // comm (field 2) may hold spaces and parentheses: count fields after its closing one.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state): utime is field 14, stime field 15.
+  return (Number(rest[11]) + Number(rest[12])) / TICKS_PER_S;
+}
+
+/** The agent's CPU use over a window, as a percentage of one CPU. */
+export async function idleCpuPercent(pid: number, windowMs: number): Promise<number> {
+  const c0 = cpuSeconds(pid);
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, windowMs));
+  return ((cpuSeconds(pid) - c0) / ((Date.now() - t0) / 1000)) * 100;
+}
