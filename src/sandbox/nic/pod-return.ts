@@ -57,11 +57,29 @@ export async function destroyPodNetns(nic: NicState, netns: string): Promise<str
  * queue, after a link event or a poll; returns the names the VFs came back under.
  */
 export async function returnOrphanedVfs(nic: NicState): Promise<string[]> {
-  const links = await nic.hostLinks();
+  const missing = async (): Promise<Set<VfRec>> => {
+    const links = await nic.hostLinks();
+    const out = new Set<VfRec>();
+    for (const pf of nic.pfs) {
+      // Only a VF with a netdev driver has a netdev a netns could take; an unbound or vfio VF's
+      // pair stays in the host (its VF end in limbo).
+      for (const vf of pf.vfs) {
+        if (vf.driver !== null && vf.driver !== 'vfio-pci' && !links.byIndex.has(vf.peerIfindex))
+          out.add(vf);
+      }
+    }
+    return out;
+  };
+  const first = await missing();
+  if (first.size === 0) return [];
+  // A link dump that raced a change elsewhere in the netns (OVS adding its ports, say) can be
+  // interrupted and short: only a pair missing from two dumps, 50 ms apart, is really gone.
+  await sleep(50);
+  const second = await missing();
   const lost: Lost[] = [];
   for (const pf of nic.pfs) {
     for (const vf of pf.vfs) {
-      if (!links.byIndex.has(vf.peerIfindex))
+      if (first.has(vf) && second.has(vf))
         lost.push({ pf, vf, name: null, mac: undefined, mtu: undefined });
     }
   }
