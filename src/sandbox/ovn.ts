@@ -150,6 +150,15 @@ export class OvnInstance {
 
   /** A logical switch port as Kube-OVN names it (`<pod>.<ns>[.<provider>]`). */
   async addPort(sw: string, port: string, mac: string, ip: string): Promise<void> {
+    await this.lspAdd(sw, port, `${mac} ${ip}`);
+  }
+
+  /** A port that forwards any address ("unknown"): the VF brings its own MAC and IP. */
+  async addUnknownPort(sw: string, port: string): Promise<void> {
+    await this.lspAdd(sw, port, 'unknown');
+  }
+
+  private async lspAdd(sw: string, port: string, addresses: string): Promise<void> {
     await this.nbctl([
       '--may-exist',
       'lsp-add',
@@ -158,7 +167,7 @@ export class OvnInstance {
       '--',
       'lsp-set-addresses',
       port,
-      `${mac} ${ip}`,
+      addresses,
     ]);
   }
 

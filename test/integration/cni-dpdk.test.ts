@@ -112,15 +112,7 @@ describe('CNI with DPDK representor ports (OVS-DPDK, OVN)', () => {
     const results: Record<string, unknown>[] = [];
     for (const [i, pod] of pods.entries()) {
       const ifaceId = `${pod.name}.default.${PROVIDER}`;
-      await ovn!.nbctl([
-        'lsp-add',
-        'sriov-dpdk',
-        ifaceId,
-        '--',
-        'lsp-set-addresses',
-        ifaceId,
-        'unknown',
-      ]);
+      await ovn!.addUnknownPort('sriov-dpdk', ifaceId);
       const r = await call(agent, 'ADD', pod, w.conf(vfs[i]!.pci));
       expect(r.code, r.stdout + r.stderr + agent.log()).toBe(0);
       results.push(r.out!);
@@ -223,15 +215,7 @@ describe('CNI with DPDK representor ports (OVS-DPDK, OVN)', () => {
     const pods = [await sb.makePod('gone'), await sb.makePod('lost')];
     for (const [i, pod] of pods.entries()) {
       const ifaceId = `${pod.name}.default.${PROVIDER}`;
-      await ovn!.nbctl([
-        'lsp-add',
-        'sriov-dpdk',
-        ifaceId,
-        '--',
-        'lsp-set-addresses',
-        ifaceId,
-        'unknown',
-      ]);
+      await ovn!.addUnknownPort('sriov-dpdk', ifaceId);
       const r = await call(agent, 'ADD', pod, w.conf(vfs[i]!.pci, { ipam: undefined }));
       expect(r.code, r.stdout + agent.log()).toBe(0);
     }

@@ -424,15 +424,7 @@ describe('the DaemonSet pod under containerd (CRI), and pods it serves', () => {
         }),
       );
       // OVN binds the port by iface-id <pod>.<ns> (no provider in the config).
-      await ovn!.nbctl([
-        'lsp-add',
-        NET,
-        `${name}.${NS}`,
-        '--',
-        'lsp-set-addresses',
-        `${name}.${NS}`,
-        'unknown',
-      ]);
+      await ovn!.addUnknownPort(NET, `${name}.${NS}`);
       const logDir = path.join(c.dir, 'pod-logs', name);
       await mkdir(logDir, { recursive: true });
       const sandboxConfig = {
@@ -531,17 +523,9 @@ describe('the DaemonSet pod under containerd (CRI), and pods it serves', () => {
     const id = 'ctr-cni-1';
     const cniContainerId = `${NS}-${id}`;
     const ifaceId = `${cniContainerId}/eth0`;
-    await ovn!.nbctl(['lsp-add', NET, ifaceId, '--', 'lsp-set-addresses', ifaceId, 'unknown']);
+    await ovn!.addUnknownPort(NET, ifaceId);
     // A peer on the same logical switch to ping: a CRI pod on VF 0.
-    await ovn!.nbctl([
-      'lsp-add',
-      NET,
-      `peer.${NS}`,
-      '--',
-      'lsp-set-addresses',
-      `peer.${NS}`,
-      'unknown',
-    ]);
+    await ovn!.addUnknownPort(NET, `peer.${NS}`);
     const logDir = path.join(c.dir, 'pod-logs', 'peer');
     await mkdir(logDir, { recursive: true });
     const peerCfg = {
