@@ -3,34 +3,11 @@ import { dpdkPfs, dpdkPlanText, type VswitchdView } from '../../../src/cli/comma
 import type { VswitchdDpdk } from '../../../src/offload/index.js';
 import type { PlannedNic } from '../../../src/representor/index.js';
 import type { PfInfo } from '../../../src/vf/index.js';
+import { dpdkPfInfo } from '../../helpers/pf-info.js';
 
 /** `nics apply --plan`: the DPDK part (which PFs, how each is driven, what vswitchd needs). */
 
-function pf(p: Partial<PfInfo>): PfInfo {
-  return {
-    pci: '0000:b3:00.0',
-    vendor: '1f67',
-    device: '1111',
-    driver: 'vfio-pci',
-    numa: 0,
-    iommuGroup: 1,
-    netdevs: [],
-    netdev: null,
-    uplink: null,
-    physPortName: null,
-    physSwitchId: null,
-    mac: null,
-    operstate: null,
-    carrier: null,
-    totalVfs: 8,
-    numVfs: 0,
-    autoprobe: true,
-    eswitchMode: 'dpdk',
-    eswitchInactive: false,
-    vfs: [],
-    ...p,
-  };
-}
+const pf = (p: Partial<PfInfo>): PfInfo => dpdkPfInfo(p);
 
 const vfio: PlannedNic = { policy: { pci: '0000:b3:00.0' }, pf: pf({}), steps: [] };
 const mlx = (representorType?: 'auto' | 'netdev' | 'dpdk'): PlannedNic => ({

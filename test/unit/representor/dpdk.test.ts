@@ -8,6 +8,7 @@ import {
 } from '../../../src/representor/index.js';
 import { InvalidInputError } from '../../../src/sys/index.js';
 import type { PfInfo, VfInfo } from '../../../src/vf/index.js';
+import { dpdkPfInfo } from '../../helpers/pf-info.js';
 
 function vf(i: number): VfInfo {
   return {
@@ -30,31 +31,16 @@ function vf(i: number): VfInfo {
   };
 }
 
-function pf(p: Partial<PfInfo>): PfInfo {
-  return {
+const pf = (p: Partial<PfInfo>): PfInfo =>
+  dpdkPfInfo({
     pci: '0000:81:00.0',
     vendor: '8086',
     device: '1592',
-    driver: 'vfio-pci',
-    numa: 0,
-    iommuGroup: 1,
-    netdevs: [],
-    netdev: null,
-    uplink: null,
-    physPortName: null,
-    physSwitchId: null,
-    mac: null,
-    operstate: null,
-    carrier: null,
     totalVfs: 16,
     numVfs: 2,
-    autoprobe: true,
-    eswitchMode: 'dpdk',
-    eswitchInactive: false,
     vfs: [vf(0), vf(1)],
     ...p,
-  };
-}
+  });
 
 describe('parseDpdkDevargs', () => {
   it.each([
