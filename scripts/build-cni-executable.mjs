@@ -1,13 +1,15 @@
-// Builds the CNI front end as one self-contained executable, dist/ovs-offload-cni: a Node
-// single executable application (SEA). CNI plugins run on the host, where Node may be absent,
-// so deploy/ installs this file into /opt/cni/bin; it needs nothing but the C and C++ runtime
-// libraries a node binary links (glibc >= 2.28, libstdc++ from GCC >= 5.1).
+// Builds the Node CNI front end as one self-contained executable, dist/sea/ovs-offload-cni-node:
+// a Node single executable application (SEA). CNI plugins run on the host, where Node may be
+// absent, so deploy/ installs this file into /opt/cni/bin beside the compiled
+// dist/ovs-offload-cni, which hands it whatever it does not carry to the agent itself
+// (src/cni/native). It needs nothing but the C and C++ runtime libraries a node binary links
+// (glibc >= 2.28, libstdc++ from GCC >= 5.1).
 //
 //   node scripts/build-cni-executable.mjs [--node PATH] [--out FILE] [--no-build]
 //
 // --node   the node binary to embed (default: the one running this script). The blob is made by
 //          that same binary because the code cache inside it is only valid for its V8.
-// --out    where to write the executable (default: dist/ovs-offload-cni)
+// --out    where to write the executable (default: dist/sea/ovs-offload-cni-node)
 // --no-build  take dist/ovs-offload-cni.cjs as it is instead of running scripts/build.mjs
 //
 // Steps (https://nodejs.org/docs/latest-v20.x/api/single-executable-applications.html):
@@ -60,7 +62,7 @@ try {
 } catch (err) {
   fail(`--node: ${err.message}`);
 }
-const out = path.resolve(values.out ?? path.join(root, 'dist', 'ovs-offload-cni'));
+const out = path.resolve(values.out ?? path.join(root, 'dist', 'sea', 'ovs-offload-cni-node'));
 const bundle = path.join(root, 'dist', 'ovs-offload-cni.cjs');
 
 /** Runs a step quietly; its output is shown only when it fails. */

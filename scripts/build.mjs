@@ -4,11 +4,23 @@
 //   emulator and no test code (test/unit/bundle.test.ts looks).
 // - dist/sandbox.js: `ovs-offload demo` with the NIC emulator, loaded by dist/cli.js only when
 //   asked for and present (a source checkout; the image leaves it out)
-// - dist/ovs-offload-cni.cjs: the CNI front end, fully self-contained (no node_modules at
-//   run time, small and quick to start: it runs once per pod network operation)
+// - dist/ovs-offload-cni: the CNI plugin executable, compiled from src/cni/native (C, static):
+//   it carries ADD/DEL/CHECK to the agent and hands everything else to the Node front end
+// - dist/ovs-offload-cni.cjs: that Node front end, fully self-contained (no node_modules at
+//   run time), and dist/ovs-offload-cni-node, which runs it with the node on PATH (the image
+//   puts a single executable there instead: scripts/build-cni-executable.mjs)
 // - dist/nicd.js, dist/nic-standin.js: the sandbox's emulated NIC daemon and its stand-ins
+import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -77,6 +89,47 @@ await Promise.all([
     sourcemap: false,
   }),
 ]);
+
+// The compiled front end: static, so the host's /opt/cni/bin needs no particular libc.
+// -Werror: the compiler Debian bookworm ships is the one this file is held to.
+const cc = process.env.CC ?? 'cc';
+const NATIVE_SOURCES = readdirSync(path.join(root, 'src/cni/native'))
+  .filter((f) => f.endsWith('.c'))
+  .sort()
+  .map((f) => `src/cni/native/${f}`);
+const compiled = spawnSync(
+  cc,
+  [
+    '-std=gnu11',
+    '-O2',
+    '-Wall',
+    '-Wextra',
+    '-Wshadow',
+    '-Wconversion',
+    '-Werror',
+    '-static',
+    '-s',
+    '-o',
+    tmp + '/ovs-offload-cni',
+    ...NATIVE_SOURCES,
+  ],
+  { cwd: root, encoding: 'utf8' },
+);
+if (compiled.error || compiled.status !== 0) {
+  rmSync(tmp, { recursive: true, force: true });
+  process.stderr.write(
+    `build: ${cc} could not build src/cni/native/` +
+      `${compiled.error ? `: ${compiled.error.message} (scripts/setup.sh installs gcc and libc6-dev)` : ''}\n` +
+      `${compiled.stderr ?? ''}`,
+  );
+  process.exit(1);
+}
+writeFileSync(
+  tmp + '/ovs-offload-cni-node',
+  '#!/bin/sh\n# The Node CNI front end next to dist/ovs-offload-cni, run by the node on PATH.\n' +
+    'exec node "$(dirname "$(readlink -f "$0")")/ovs-offload-cni.cjs" "$@"\n',
+);
+chmodSync(tmp + '/ovs-offload-cni-node', 0o755);
 
 // esbuild wrote each map's sources relative to the private folder: make them relative to
 // dist/, where the map ends up, or stack traces would name files that do not exist.

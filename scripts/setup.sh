@@ -12,7 +12,7 @@ fi
 
 PKGS=(openvswitch-switch ovn-central ovn-host containernetworking-plugins iperf3 iproute2 iptables
   iputils-ping ethtool util-linux python3-openvswitch python3-netaddr python3-pyparsing
-  openvswitch-switch-dpdk containerd runc busybox-static)
+  openvswitch-switch-dpdk containerd runc busybox-static gcc libc6-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -26,6 +26,7 @@ export const APP_FILES = {
   '/opt/ovs-offload/dist/cli.js': 'dist/cli.js',
   '/opt/ovs-offload/dist/cli.js.map': 'dist/cli.js.map',
   '/usr/local/lib/ovs-offload/ovs-offload-cni': 'dist/ovs-offload-cni',
+  '/usr/local/lib/ovs-offload/ovs-offload-cni-node': 'dist/sea/ovs-offload-cni-node',
 };
 
 export const IMAGE_PATH =

@@ -1,9 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { CniCode } from '../cni/errors.js';
+import { CniCode, type CniError } from '../cni/errors.js';
+import { runCni } from '../cni/run.js';
 import type { AgentRequest, CniOp, CniResult } from '../cni/types.js';
+import { LATEST } from '../cni/version.js';
 import { errorMessage, files, sleep, type Logger } from '../sys/index.js';
 import { httpStatusOf, toCniError } from './cni-errors.js';
+import { splitInvocation } from './cni-invocation.js';
 import { DecodeError, NotReadyError, TransientError } from './errors.js';
 
 /** What the CNI server dispatches to (the attachment service). */
@@ -93,6 +96,10 @@ export class CniServer {
   }
 
   private async readBody(req: IncomingMessage): Promise<string> {
+    return (await this.readBodyBytes(req)).toString('utf8');
+  }
+
+  private async readBodyBytes(req: IncomingMessage): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of req) {
@@ -101,13 +108,17 @@ export class CniServer {
       if (size > MAX_BODY) throw new DecodeError('decode request: body too large');
       chunks.push(b);
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '';
     if (req.method === 'GET' && url === '/api/v1/state') {
       this.reply(res, 200, await this.handler.state());
+      return;
+    }
+    if (req.method === 'POST' && url === '/api/v1/cni') {
+      await this.courier(req, res);
       return;
     }
     const op = /^\/api\/v1\/([a-z]+)$/.exec(url)?.[1] as CniOp | undefined;
@@ -118,6 +129,78 @@ export class CniServer {
       });
       return;
     }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await this.readBody(req));
+    } catch (err) {
+      raw =
+        err instanceof DecodeError ? err : new DecodeError(`decode request: ${errorMessage(err)}`);
+    }
+    const out = await this.serve(op, raw);
+    if (out.ok) this.reply(res, 200, out.result ? { result: out.result } : {});
+    else
+      this.reply(res, httpStatusOf(out.error.code), {
+        code: out.error.code,
+        msg: out.error.message,
+        ...(out.error.details ? { details: out.error.details } : {}),
+      });
+  }
+
+  /**
+   * POST /api/v1/cni: a whole plugin invocation carried by the compiled front end
+   * (src/cni/native): every CNI_* variable as `NAME=VALUE\0`, an empty one, then the plugin's
+   * stdin as it came. The same protocol code the Node front end runs (runCni) checks it here
+   * and calls the handler in-process; the answer is the plugin's stdout, byte for byte, with
+   * its exit code in `x-cni-exit-code`.
+   */
+  private async courier(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let env: Record<string, string> = {};
+    let stdin: Uint8Array = new Uint8Array(0);
+    let framingError: CniError | null = null;
+    try {
+      ({ env, stdin } = splitInvocation(await this.readBodyBytes(req)));
+    } catch (err) {
+      framingError = toCniError(err);
+    }
+    let served = false;
+    const out = framingError
+      ? { stdout: JSON.stringify(framingError.toJSON(LATEST)) + '\n', code: 1 }
+      : await runCni(env, stdin, {
+          callAgent: async (_socket, op, body) => {
+            served = true;
+            const r = await this.serve(op, body);
+            if (!r.ok) throw r.error;
+            return r.result ?? null;
+          },
+        });
+    if (!served && out.code !== 0) {
+      // Refused before the attachment service saw it (the Node front end refuses these
+      // without asking the agent): still one line saying what came and why it went back.
+      this.logger.warn(
+        {
+          op: (env.CNI_COMMAND ?? '').toLowerCase().slice(0, 16),
+          containerID: env.CNI_CONTAINERID?.slice(0, 128),
+          ifName: env.CNI_IFNAME?.slice(0, 32),
+          outcome: 'error',
+          err: out.stdout.slice(0, 500).trim(),
+        },
+        'cni request refused',
+      );
+    }
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(out.stdout),
+      'x-cni-exit-code': String(out.code),
+      connection: 'close',
+    });
+    res.end(out.stdout);
+  }
+
+  /** One request for the attachment service: checked, dispatched, logged and counted. */
+  private async serve(
+    op: CniOp,
+    raw: unknown,
+  ): Promise<{ ok: true; result?: CniResult } | { ok: false; error: CniError }> {
     const started = process.hrtime.bigint();
     let body: AgentRequest | undefined;
     const done = (outcome: 'ok' | 'error', code?: number, msg?: string) => {
@@ -145,14 +228,7 @@ export class CniServer {
           ? new NotReadyError('ovs-offload agent is shutting down')
           : new TransientError('ovs-offload agent is shutting down');
       }
-      let raw: unknown;
-      try {
-        raw = JSON.parse(await this.readBody(req));
-      } catch (err) {
-        throw err instanceof DecodeError
-          ? err
-          : new DecodeError(`decode request: ${errorMessage(err)}`);
-      }
+      if (raw instanceof DecodeError) throw raw;
       const parsed = RequestSchema.safeParse(raw);
       if (!parsed.success) {
         throw new DecodeError(`decode request: ${parsed.error.issues[0]?.message ?? 'bad shape'}`);
@@ -162,15 +238,11 @@ export class CniServer {
       if (op === 'add') result = await this.handler.add(body);
       else await this.handler[op](body);
       done('ok');
-      this.reply(res, 200, result ? { result } : {});
+      return result ? { ok: true, result } : { ok: true };
     } catch (err) {
       const e = toCniError(err);
       done('error', e.code, e.message);
-      this.reply(res, httpStatusOf(e.code), {
-        code: e.code,
-        msg: e.message,
-        ...(e.details ? { details: e.details } : {}),
-      });
+      return { ok: false, error: e };
     }
   }
 

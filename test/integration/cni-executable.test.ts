@@ -19,15 +19,24 @@ import { parse as parseYaml } from 'yaml';
 import { SUPPORTED_VERSIONS } from '../../src/cni/version.js';
 
 /**
- * The CNI front end as deploy/ installs it: the single executable that
- * scripts/build-cni-executable.mjs makes, run the way a node without Node runs it — from a
- * directory outside the checkout, with a clean environment whose PATH has no node, and inside
- * an empty root that holds nothing but the file and the C/C++ libraries ldd names for it.
+ * The CNI front end as deploy/ installs it — the compiled dist/ovs-offload-cni with the single
+ * executable scripts/build-cni-executable.mjs makes beside it as ovs-offload-cni-node — run
+ * the way a node without Node runs it: from a directory outside the checkout, with a clean
+ * environment whose PATH has no node, and inside an empty root that holds nothing but the two
+ * files and the C/C++ libraries ldd names for the second.
  */
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'oo-cniexe-'));
 const built = path.join(work, 'build', 'ovs-offload-cni');
+const builtNode = path.join(work, 'build', 'ovs-offload-cni-node');
+
+/** Copies the pair into `dir`, as install-cni does; returns the plugin's path there. */
+function install(dir: string): string {
+  copyFileSync(builtNode, path.join(dir, 'ovs-offload-cni-node'));
+  copyFileSync(built, path.join(dir, 'ovs-offload-cni'));
+  return path.join(dir, 'ovs-offload-cni');
+}
 
 interface Run {
   code: number;
@@ -99,22 +108,22 @@ function kubeOvnNetConf(): Record<string, unknown> {
 }
 
 beforeAll(() => {
-  // dist/ovs-offload-cni.cjs is fresh: the integration global setup just ran scripts/build.mjs.
+  // dist/ is fresh: the integration global setup just ran scripts/build.mjs.
   execFileSync(
     process.execPath,
-    [path.join(root, 'scripts/build-cni-executable.mjs'), '--no-build', '--out', built],
+    [path.join(root, 'scripts/build-cni-executable.mjs'), '--no-build', '--out', builtNode],
     { stdio: 'pipe' },
   );
+  copyFileSync(path.join(root, 'dist/ovs-offload-cni'), built);
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe('ovs-offload-cni single executable', () => {
+describe('ovs-offload-cni as installed: compiled front end + Node single executable', () => {
   it('runs from a directory outside the checkout, no node_modules, no node on PATH', async () => {
     const dir = path.join(work, 'opt-cni-bin');
     mkdirSync(dir);
-    const exe = path.join(dir, 'ovs-offload-cni');
-    copyFileSync(built, exe);
+    install(dir);
     expect(realpathSync(dir).startsWith(realpathSync(root))).toBe(false);
     // Node's module lookup climbs every ancestor: none may offer a node_modules.
     for (let d = dir; ; d = path.dirname(d)) {
@@ -209,11 +218,15 @@ describe('ovs-offload-cni single executable', () => {
     const sock = '/run/ovs-offload/cni.sock';
     let server: Server;
     const received: { url: string; body: Record<string, unknown> }[] = [];
+    /** Whether the double has the agent's /api/v1/cni, and what it answers there. */
+    let courier: { stdout: string; code: number } | null = null;
 
     beforeAll(async () => {
       mkdirSync(path.join(jail, 'opt/cni/bin'), { recursive: true });
-      copyFileSync(built, path.join(jail, 'opt/cni/bin/ovs-offload-cni'));
-      const ldd = execFileSync('ldd', [built], { encoding: 'utf8' });
+      install(path.join(jail, 'opt/cni/bin'));
+      // The compiled front end is static: only the Node one needs libraries.
+      expect(execFileSync('file', [built], { encoding: 'utf8' })).toMatch(/statically linked/);
+      const ldd = execFileSync('ldd', [builtNode], { encoding: 'utf8' });
       for (const lib of ldd.match(/\/\S+/g) ?? []) {
         mkdirSync(path.join(jail, path.dirname(lib)), { recursive: true });
         copyFileSync(lib, path.join(jail, lib));
@@ -224,6 +237,33 @@ describe('ovs-offload-cni single executable', () => {
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
+          if (req.url === '/api/v1/cni') {
+            // An agent older than /api/v1/cni answers 404 here, as ours does for any
+            // unknown endpoint.
+            const raw = Buffer.concat(chunks);
+            const env: Record<string, string> = {};
+            let pos = 0;
+            for (let nul = raw.indexOf(0, pos); nul > pos; nul = raw.indexOf(0, pos)) {
+              const entry = raw.subarray(pos, nul).toString('utf8');
+              env[entry.slice(0, entry.indexOf('='))] = entry.slice(entry.indexOf('=') + 1);
+              pos = nul + 1;
+            }
+            received.push({
+              url: req.url,
+              body: { env, stdin: raw.subarray(pos + 1).toString('utf8') },
+            });
+            if (!courier) {
+              res.writeHead(404, { 'content-type': 'application/json' });
+              res.end('{"code":7,"msg":"no such endpoint: POST /api/v1/cni"}');
+              return;
+            }
+            res.writeHead(200, {
+              'content-length': Buffer.byteLength(courier.stdout),
+              'x-cni-exit-code': String(courier.code),
+            });
+            res.end(courier.stdout);
+            return;
+          }
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<
             string,
             unknown
@@ -284,6 +324,9 @@ describe('ovs-offload-cni single executable', () => {
         cniVersion: '1.0.0',
         ips: [{ address: '10.16.0.5/16' }],
       });
+      // The compiled front end asked first; the double, like an older agent, had no
+      // /api/v1/cni, so the Node front end beside it spoke the per-command endpoint.
+      expect(received.at(-2)?.url).toBe('/api/v1/cni');
       expect(received.at(-1)).toEqual({
         url: '/api/v1/add',
         body: {
@@ -295,6 +338,39 @@ describe('ovs-offload-cni single executable', () => {
           config: conf,
         },
       });
+    });
+
+    it('carries ADD to /api/v1/cni by itself and prints the answer byte for byte', async () => {
+      const conf = JSON.stringify(kubeOvnNetConf());
+      const env = {
+        CNI_COMMAND: 'ADD',
+        CNI_CONTAINERID: 'c0ffee',
+        CNI_NETNS: '/var/run/netns/cni-1234',
+        CNI_IFNAME: 'net1',
+        CNI_PATH: '/opt/cni/bin',
+        CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0',
+        HOME: '/root',
+      };
+      try {
+        courier = { stdout: '{"cniVersion":"1.0.0","ips":[]}\n', code: 0 };
+        const before = received.length;
+        const r = await chroot(env, conf);
+        expect(r).toEqual({ code: 0, stdout: courier.stdout, stderr: '' });
+        // One request, no hand-over; the CNI_* variables and stdin as they came, nothing else.
+        expect(received.slice(before)).toEqual([
+          {
+            url: '/api/v1/cni',
+            body: {
+              env: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('CNI_'))),
+              stdin: conf,
+            },
+          },
+        ]);
+        courier = { stdout: '{"cniVersion":"1.0.0","code":7,"msg":"bad"}\n', code: 1 };
+        expect(await chroot(env, conf)).toEqual({ code: 1, stdout: courier.stdout, stderr: '' });
+      } finally {
+        courier = null;
+      }
     });
 
     it('answers STATUS (the install check of docs/install.md), and 50 without an agent', async () => {

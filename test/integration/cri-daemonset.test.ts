@@ -74,6 +74,7 @@ const IMAGE_INPUTS = [
   'package.json',
   'dist/cli.js',
   'dist/ovs-offload-cni',
+  'dist/ovs-offload-cni.cjs',
   'scripts/image',
   'scripts/build-image.mjs',
   'deploy/Dockerfile',
@@ -334,6 +335,7 @@ describe('the DaemonSet pod under containerd (CRI), and pods it serves', () => {
     expect(initLog).toContain(`installed /host/opt/cni/bin/ovs-offload-cni`);
     const installed = path.join(c.hostDirs.get('/opt/cni/bin')!, 'ovs-offload-cni');
     expect((await stat(installed)).mode & 0o777).toBe(0o755);
+    expect((await stat(`${installed}-node`)).mode & 0o777).toBe(0o755);
     const version = run([installed], { env: { CNI_COMMAND: 'VERSION' } });
     expect(version.out).toContain('"supportedVersions"');
 

@@ -136,10 +136,11 @@ describe('deploy/Dockerfile', () => {
       ['node_modules', true],
       ['dist/cli.js', buildScript.includes("'/cli.js'")],
       ['dist/cli.js.map', buildScript.includes("'/cli.js'") && buildScript.includes('sourcemap')],
+      ['dist/ovs-offload-cni', buildScript.includes("'/ovs-offload-cni'")],
       [
-        'dist/ovs-offload-cni',
+        'dist/sea/ovs-offload-cni-node',
         readFileSync(path.join(root, 'scripts/build-cni-executable.mjs'), 'utf8').includes(
-          "'dist', 'ovs-offload-cni'",
+          "'dist', 'sea', 'ovs-offload-cni-node'",
         ),
       ],
     ]);
@@ -175,8 +176,9 @@ describe('deploy/Dockerfile', () => {
     }
     expect(readFileSync(path.join(root, 'bin/ovs-offload'), 'utf8')).toContain('../dist/cli.js');
     const script = spec.initContainers.find((c) => c.name === 'install-cni')!.args[0]!;
-    const src = /src=\$\{CNI_EXECUTABLE:-([^}]+)\}/.exec(script)?.[1];
+    const src = /src=\$\{CNI_EXECUTABLE_DIR:-([^}]+)\}/.exec(script)?.[1];
     expect(src).toBeDefined();
-    expect(files).toContain(src);
+    for (const f of ['ovs-offload-cni', 'ovs-offload-cni-node'])
+      expect(files).toContain(`${src}/${f}`);
   });
 });

@@ -397,19 +397,25 @@ describe('install-cni init container', () => {
     const netd = path.join(dir, 'etc/cni/net.d');
     mkdirSync(bin, { recursive: true });
     mkdirSync(netd, { recursive: true });
-    const exe = path.join(dir, 'image-ovs-offload-cni');
+    // The image's pair: the compiled front end hands VERSION to the Node one beside it.
+    const image = path.join(dir, 'image');
+    mkdirSync(image);
+    const exe = path.join(image, 'ovs-offload-cni');
+    const node = path.join(image, 'ovs-offload-cni-node');
+    writeFileSync(exe, `#!/bin/sh\nexec "$(dirname "$0")/ovs-offload-cni-node"\n`);
     writeFileSync(
-      exe,
+      node,
       `#!/bin/sh\n[ "$CNI_COMMAND" = VERSION ] || exit 9\necho '{"cniVersion":"1.1.0","supportedVersions":["1.1.0"]}'\nexit ${versionExit}\n`,
     );
     chmodSync(exe, 0o755);
+    chmodSync(node, 0o755);
     const env = {
       PATH: process.env.PATH,
-      CNI_EXECUTABLE: exe,
+      CNI_EXECUTABLE_DIR: image,
       CNI_BIN_DIR: bin,
       CNI_CONF_DIR: netd,
     };
-    return { bin, netd, exe, env };
+    return { bin, netd, exe, node, env };
   }
 
   it('installs the executable by rename, over a running copy, and checks it answers', async () => {
@@ -426,8 +432,10 @@ describe('install-cni init container', () => {
       expect(r.stdout).toContain('"supportedVersions"');
       expect(r.stderr).toBe('');
       expect(readFileSync(target)).toEqual(readFileSync(l.exe));
+      expect(readFileSync(path.join(l.bin, 'ovs-offload-cni-node'))).toEqual(readFileSync(l.node));
       expect(statSync(target).mode & 0o777).toBe(0o755);
-      expect(readdirSync(l.bin)).toEqual(['ovs-offload-cni']);
+      expect(statSync(path.join(l.bin, 'ovs-offload-cni-node')).mode & 0o777).toBe(0o755);
+      expect(readdirSync(l.bin).sort()).toEqual(['ovs-offload-cni', 'ovs-offload-cni-node']);
     } finally {
       old.kill();
     }
@@ -443,9 +451,9 @@ describe('install-cni init container', () => {
   it('fails, leaving nothing half-installed, when the executable does not answer', async () => {
     const l = layout('broken', 1);
     await expect(run('/bin/sh', ['-c', script], { env: l.env })).rejects.toThrow();
-    // The file is in place (the rename happened) but the pod does not start: the kubelet
+    // The files are in place (the renames happened) but the pod does not start: the kubelet
     // retries the init container, and no temp file is left behind.
-    expect(readdirSync(l.bin)).toEqual(['ovs-offload-cni']);
+    expect(readdirSync(l.bin).sort()).toEqual(['ovs-offload-cni', 'ovs-offload-cni-node']);
   });
 });
 

@@ -178,8 +178,10 @@ describe('the image build and deploy/Dockerfile', () => {
     expect(agent.image).toBe(image);
     expect(init.image).toBe(image);
     expect(Object.keys(spec.APP_FILES)).toContain(agent.command[0]);
-    const cni = /src=\$\{CNI_EXECUTABLE:-([^}]+)\}/.exec(init.args[0]!)?.[1];
-    expect(Object.keys(spec.APP_FILES)).toContain(cni);
+    const cni = /src=\$\{CNI_EXECUTABLE_DIR:-([^}]+)\}/.exec(init.args[0]!)?.[1];
+    expect(cni).toBeDefined();
+    for (const f of ['ovs-offload-cni', 'ovs-offload-cni-node'])
+      expect(Object.keys(spec.APP_FILES)).toContain(`${cni}/${f}`);
     // install-cni's shell and tools: /bin/sh (dash), cp/chmod/mv (coreutils), grep.
     expect(init.command[0]).toBe('/bin/sh');
     for (const p of ['dash', 'coreutils', 'grep']) expect(spec.DEBIAN_BASE).toContain(p);

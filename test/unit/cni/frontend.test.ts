@@ -1,5 +1,5 @@
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,15 +8,21 @@ import { CniCode, CniError } from '../../../src/cni/errors.js';
 import type { AgentRequest } from '../../../src/cni/types.js';
 import { silentLogger } from '../../../src/sys/index.js';
 import { build } from 'esbuild';
+import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
-import { env as anyEnv, expected, stdin as anyStdin, type Env } from './model.js';
+import { env as anyEnv, expected, NOWHERE, stdin as anyStdin, type Env } from './model.js';
 
 /**
  * The front end as a container runtime runs it (env + stdin → stdout), against a real
- * CniServer with a scripted handler on a temp socket.
+ * CniServer with a scripted handler on a temp socket. Both front ends answer every case the
+ * same: the Node one (src/cni/main.ts) and the compiled one (src/cni/native), which carries
+ * ADD/DEL/CHECK to the agent's /api/v1/cni and hands the rest to the Node one beside it.
  */
 let dir = '';
 let bundle = '';
+let native = '';
+/** The front end under test, as argv. */
+let front: string[] = [];
 let server: CniServer;
 const seen: { op: string; req: AgentRequest }[] = [];
 
@@ -59,6 +65,27 @@ beforeAll(async () => {
     outfile: bundle,
     logLevel: 'silent',
   });
+  // As scripts/build.mjs builds it, and with the Node front end beside it as it is installed.
+  native = path.join(dir, 'ovs-offload-cni');
+  const NATIVE_SOURCES = readdirSync('src/cni/native')
+    .filter((f) => f.endsWith('.c'))
+    .map((f) => `src/cni/native/${f}`);
+  execFileSync(process.env.CC ?? 'cc', [
+    '-std=gnu11',
+    '-O2',
+    '-Wall',
+    '-Wextra',
+    '-Wshadow',
+    '-Wconversion',
+    '-Werror',
+    '-static',
+    '-o',
+    native,
+    ...NATIVE_SOURCES,
+  ]);
+  const fallback = path.join(dir, 'ovs-offload-cni-node');
+  await writeFile(fallback, `#!/bin/sh\nexec "${process.execPath}" "${bundle}" "$@"\n`);
+  await chmod(fallback, 0o755);
   server = new CniServer(path.join(dir, 'cni.sock'), handler, silentLogger());
   await server.start();
 });
@@ -72,7 +99,7 @@ function cni(
   stdin: string,
 ): Promise<{ code: number; out: unknown; raw: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [bundle], { env: { ...env } }, (err, stdout) => {
+    const child = execFile(front[0]!, front.slice(1), { env: { ...env } }, (err, stdout) => {
       resolve({
         code: err ? ((err as { code?: number }).code ?? 1) : 0,
         out: stdout.trim() ? JSON.parse(stdout) : null,
@@ -89,7 +116,7 @@ function cniRaw(
   stdin: Uint8Array,
 ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bundle], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(front[0]!, front.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -111,7 +138,7 @@ function cniClosed(
   stdin: string,
 ): Promise<{ code: number | null; signal: string | null; open: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bundle], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(front[0]!, front.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const shut = closed === 'stdout' ? child.stdout : child.stderr;
     const kept = closed === 'stdout' ? child.stderr : child.stdout;
     let open = '';
@@ -140,7 +167,11 @@ const env = (cmd: string, patch: Record<string, string> = {}) => ({
   ...patch,
 });
 
-describe('ovs-offload-cni front end', () => {
+describe.each(['node', 'native'] as const)('ovs-offload-cni front end (%s)', (kind) => {
+  beforeAll(() => {
+    front = kind === 'node' ? [process.execPath, bundle] : [native];
+  });
+
   it('forwards ADD as §3.6 says and prints the result in the config version', async () => {
     const r = await cni(env('ADD'), conf({ deviceID: '0000:03:00.2' }));
     expect(r.code).toBe(0);
@@ -307,4 +338,58 @@ describe('ovs-offload-cni front end', () => {
       { numRuns: 16 },
     );
   }, 60_000);
+});
+
+describe('the compiled front end against the Node one, with the agent listening', () => {
+  /** Runs `argv` as a runtime would: stdout, stderr, exit code, what the agent was asked. */
+  async function run(argv: string[], e: Record<string, string>, input: Uint8Array) {
+    front = argv;
+    const before = seen.length;
+    const r = await cniRaw(e, input);
+    return { ...r, asked: seen.slice(before).map((s) => ({ op: s.op, req: s.req })) };
+  }
+
+  it('prints the same bytes, exits the same and asks the agent the same for random CNI_* and stdin', async () => {
+    const live = Buffer.from(path.join(dir, 'cni.sock'), 'latin1');
+    const sane = (e: Env) =>
+      Object.fromEntries(
+        Object.entries(e).map(([k, v]) => [
+          k,
+          Buffer.from((v ?? '').replaceAll('\0', ''), 'utf8').toString('utf8'),
+        ]),
+      );
+    // The model's socket paths name no agent: point most of them at the live one, so the
+    // compiled front end's own path (not only its hand-over) is what gets compared.
+    const toLive = (input: Uint8Array) => {
+      const text = Buffer.from(input).toString('latin1');
+      const re = new RegExp(`${NOWHERE.replaceAll('/', '\\/')}\\/[a-z0-9.-]*\\.sock`, 'g');
+      return new Uint8Array(Buffer.from(text.replace(re, live.toString('latin1')), 'latin1'));
+    };
+    // A copy with no Node front end beside it: what it answers, it answered by itself.
+    const alone = path.join(dir, 'alone');
+    await mkdir(alone);
+    await copyFile(native, path.join(alone, 'ovs-offload-cni'));
+    let carried = 0;
+    await fc.assert(
+      fc.asyncProperty(anyEnv.map(sane), anyStdin.map(toLive), async (e, input) => {
+        const a = await run([process.execPath, bundle], e, input);
+        let b = await run([path.join(alone, 'ovs-offload-cni')], e, input);
+        // Without its Node front end, a hand-over ends in "cannot start" (or, for an agent it
+        // could not reach, in "unreachable").
+        if (
+          /"msg":"(internal error: cannot start |ovs-offload agent unreachable at )/.test(b.stdout)
+        )
+          b = await run([native], e, input);
+        else carried++;
+        expect(b.stdout).toBe(a.stdout);
+        expect(b.code).toBe(a.code);
+        expect(b.stderr).toBe('');
+        expect(b.asked).toEqual(a.asked);
+      }),
+      { numRuns: 40 },
+    );
+    // Some random requests must have gone the compiled front end's own way, or its path
+    // was not compared at all.
+    expect(carried).toBeGreaterThan(3);
+  }, 120_000);
 });
