@@ -12,3 +12,4 @@ export * from './jsonline-socket.js';
 export * from './process.js';
 export * from './daemon.js';
 export * from './paths.js';
+export * from './spawn-pool.js';
