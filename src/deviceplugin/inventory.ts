@@ -12,8 +12,12 @@ import type { NodeSnapshot, PfState, PoolDevice } from './model.js';
 
 export interface SnapshotSource {
   full(): Promise<NodeSnapshot>;
-  /** The previous snapshot with live state re-read, or null when a full read is needed. */
-  refresh(prev: NodeSnapshot): Promise<NodeSnapshot | null>;
+  /**
+   * The previous snapshot with live state re-read, or null when a full read is needed.
+   * Per-VF state is re-read when `perVf` is set or the host's netdevs changed since it was
+   * last read; otherwise `devices` is `prev.devices` itself (same array: nothing to compare).
+   */
+  refresh(prev: NodeSnapshot, opts?: { perVf?: boolean }): Promise<NodeSnapshot | null>;
   /** Directories whose inotify events are worth an early refresh (hints only). */
   hintDirs(snap: NodeSnapshot): string[];
 }
@@ -97,8 +101,19 @@ const signatureOf = (names: readonly string[]) => [...names].sort().join(',');
 
 const dev = (pci: string, rel = '') => `bus/pci/devices/${pci}${rel ? `/${rel}` : ''}`;
 
+/**
+ * Every netdev of this network namespace, as one readdir of class/net. A VF netdev moved into
+ * a pod or out of it, renamed, created or destroyed by a driver (re)bind changes this list:
+ * while it reads the same, the per-VF reads (a readlink and a readdir per VF, 1,000 at 512
+ * VFs) would find nothing new, so the 250 ms live refresh skips them. sysfs raises no inotify
+ * events for any of this, so a cheap whole-list read is what keeps the idle cost flat in N.
+ */
+const CLASS_NET = 'class/net';
+
 export class SysfsSnapshotSource implements SnapshotSource {
   private signatures = new Map<string, PfSignature>();
+  /** class/net as it read before the per-VF state in the current snapshot was read. */
+  private netdevs: string | null = null;
 
   constructor(
     private readonly ctx: NicContext,
@@ -126,6 +141,8 @@ export class SysfsSnapshotSource implements SnapshotSource {
   }
 
   async full(): Promise<NodeSnapshot> {
+    // Read before the inventory: a change landing during it shows as a difference next time.
+    const netdevs = signatureOf(await this.ctx.sysfs.listOrEmpty(CLASS_NET));
     const inv = await readInventory(this.ctx);
     const netdevTypes = new Map<string, string | null>();
     const noIommuGroups = new Set<number>();
@@ -158,6 +175,7 @@ export class SysfsSnapshotSource implements SnapshotSource {
       ]),
     );
     const snap = fromInventory(inv, { netdevTypes, noIommuGroups });
+    this.netdevs = netdevs;
     return { ...snap, pfs: await this.applyDpdk(snap.pfs) };
   }
 
@@ -165,47 +183,56 @@ export class SysfsSnapshotSource implements SnapshotSource {
     out.set(netdev, await this.ctx.sysfs.readOrNull(dev(pci, `net/${netdev}/type`)));
   }
 
-  private async signature(pfPci: string, vfPcis: readonly string[]): Promise<PfSignature> {
-    const [entries, net, drivers] = await Promise.all([
-      this.ctx.sysfs.listOrEmpty(dev(pfPci)),
-      this.ctx.sysfs.listOrEmpty(dev(pfPci, 'net')),
-      Promise.all(vfPcis.map((p) => this.ctx.sysfs.linkName(dev(p, 'driver')))),
-    ]);
+  /** The VFs' drivers: null unless `vfPcis` is (the per-VF half of a refresh). */
+  private async signature(
+    pfPci: string,
+    vfPcis: readonly string[] | null,
+  ): Promise<Omit<PfSignature, 'drivers'> & { drivers: PfSignature['drivers'] | null }> {
+    // The per-PF part of the 250 ms poll is read synchronously (see SysFs.readOrNullSync);
+    // the per-VF part, read only when something changed, stays on the thread pool.
+    const entries = this.ctx.sysfs.listOrEmptySync(dev(pfPci));
+    const net = this.ctx.sysfs.listOrEmptySync(dev(pfPci, 'net'));
+    const drivers =
+      vfPcis && (await Promise.all(vfPcis.map((p) => this.ctx.sysfs.linkName(dev(p, 'driver')))));
     return {
       virtfns: signatureOf(entries.filter((e) => /^virtfn\d+$/.test(e))),
       net: signatureOf(net),
-      drivers: new Map(vfPcis.map((p, i) => [p, drivers[i] ?? null])),
+      drivers: vfPcis && new Map(vfPcis.map((p, i) => [p, drivers?.[i] ?? null])),
     };
   }
 
-  async refresh(prev: NodeSnapshot): Promise<NodeSnapshot | null> {
+  async refresh(prev: NodeSnapshot, opts: { perVf?: boolean } = {}): Promise<NodeSnapshot | null> {
+    const netdevs = signatureOf(this.ctx.sysfs.listOrEmptySync(CLASS_NET));
+    const perVf = opts.perVf === true || netdevs !== this.netdevs;
     const byPf = new Map<string, PoolDevice[]>();
-    for (const d of prev.devices) byPf.set(d.pfPci, [...(byPf.get(d.pfPci) ?? []), d]);
+    for (const d of prev.devices) {
+      const list = byPf.get(d.pfPci);
+      if (list) list.push(d);
+      else byPf.set(d.pfPci, [d]);
+    }
     const pfs: PfState[] = [];
     const devices: PoolDevice[] = [];
     for (const pf of prev.pfs) {
       const vfs = byPf.get(pf.pci) ?? [];
       const old = this.signatures.get(pf.pci);
-      const [sig, operstate, carrier, nets] = await Promise.all([
-        this.signature(
-          pf.pci,
-          vfs.map((v) => v.pci),
-        ),
+      const uplinkAttr = (name: string) =>
         netdevUplink(pf) === null
           ? null
-          : this.ctx.sysfs.readOrNull(dev(pf.pci, `net/${pf.uplink}/operstate`)),
-        netdevUplink(pf) === null
-          ? null
-          : this.ctx.sysfs.readOrNull(dev(pf.pci, `net/${pf.uplink}/carrier`)),
-        Promise.all(vfs.map((v) => this.ctx.sysfs.listOrEmpty(dev(v.pci, 'net')))),
+          : this.ctx.sysfs.readOrNullSync(dev(pf.pci, `net/${pf.uplink}/${name}`));
+      const operstate = uplinkAttr('operstate');
+      const carrier = uplinkAttr('carrier');
+      const [sig, nets] = await Promise.all([
+        this.signature(pf.pci, perVf ? vfs.map((v) => v.pci) : null),
+        perVf ? Promise.all(vfs.map((v) => this.ctx.sysfs.listOrEmpty(dev(v.pci, 'net')))) : null,
       ]);
       // VFs created or destroyed, netdevs under the PF re-created (eswitch mode change,
       // uplink rename) or a VF rebound (driver decides pools and device specs): read it all.
+      const drivers = sig.drivers;
       if (
         !old ||
         sig.virtfns !== old.virtfns ||
         sig.net !== old.net ||
-        vfs.some((v) => sig.drivers.get(v.pci) !== old.drivers.get(v.pci))
+        (drivers !== null && vfs.some((v) => drivers.get(v.pci) !== old.drivers.get(v.pci)))
       ) {
         return null;
       }
@@ -220,12 +247,18 @@ export class SysfsSnapshotSource implements SnapshotSource {
                 portUp(operstate?.trim() ?? null, c === '1' ? true : c === '0' ? false : null),
             },
       );
-      vfs.forEach((v, i) => {
-        const names = (nets[i] ?? []).sort();
-        devices.push({ ...v, netdev: names[0] ?? null });
-      });
+      if (nets) {
+        vfs.forEach((v, i) => {
+          const names = (nets[i] ?? []).sort();
+          devices.push({ ...v, netdev: names[0] ?? null });
+        });
+      }
     }
-    return { pfs: await this.applyDpdk(pfs, prev.pfs), devices };
+    if (perVf) this.netdevs = netdevs;
+    return {
+      pfs: await this.applyDpdk(pfs, prev.pfs),
+      devices: perVf ? devices : prev.devices,
+    };
   }
 
   hintDirs(snap: NodeSnapshot): string[] {

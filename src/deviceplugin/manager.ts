@@ -37,7 +37,7 @@ export interface DevicePluginManagerOptions {
   source?: SnapshotSource;
   /** Live NIC state re-read period (default 250 ms). */
   pollIntervalMs?: number;
-  /** Full NIC inventory period (default 30 s). */
+  /** Full NIC inventory period (default 5 min). */
   fullEveryMs?: number;
   /** kubelet restart check period (default 500 ms). */
   kubeletPollMs?: number;

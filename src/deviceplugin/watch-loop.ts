@@ -16,6 +16,8 @@ export interface WatchLoopOptions {
   /** How long a burst of events is gathered before it triggers one step. */
   hintDelayMs: number;
   files: Pick<Files, 'watch'>;
+  /** Called when gathered events trigger a step (before it starts). */
+  onHint?: () => void;
 }
 
 export class WatchLoop {
@@ -79,6 +81,7 @@ export class WatchLoop {
     if (this.hintTimer || this.stopped_) return;
     this.hintTimer = unrefTimeout(() => {
       this.hintTimer = undefined;
+      this.opts.onHint?.();
       this.trigger();
     }, this.opts.hintDelayMs);
   }

@@ -1,4 +1,12 @@
-import { constants, createReadStream, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import {
+  constants,
+  createReadStream,
+  readdirSync,
+  readFileSync,
+  watch,
+  writeFileSync,
+  type FSWatcher,
+} from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { errnoCode, NotFoundError, OvsOffloadError } from './errors.js';
@@ -42,6 +50,20 @@ export class Files {
   async readTextOrNull(p: string): Promise<string | null> {
     try {
       return await fsp.readFile(p, 'utf8');
+    } catch (err) {
+      if (ABSENT_CODES.has(errnoCode(err) ?? '')) return null;
+      throw wrap('read', p, err);
+    }
+  }
+
+  /**
+   * readTextOrNull without the event loop's thread pool: for attributes the kernel generates
+   * in memory (sysfs), read often. An async readFile is four pool round trips (open, fstat,
+   * read, close); a 4 Hz poll made of them was most of an idle agent's CPU.
+   */
+  readTextOrNullSync(p: string): string | null {
+    try {
+      return readFileSync(p, 'utf8');
     } catch (err) {
       if (ABSENT_CODES.has(errnoCode(err) ?? '')) return null;
       throw wrap('read', p, err);
@@ -164,6 +186,16 @@ export class Files {
   async readdirOrEmpty(p: string): Promise<string[]> {
     try {
       return await fsp.readdir(p);
+    } catch (err) {
+      if (ABSENT_CODES.has(errnoCode(err) ?? '')) return [];
+      throw wrap('list', p, err);
+    }
+  }
+
+  /** readdirOrEmpty without the thread pool (see readTextOrNullSync): for sysfs directories. */
+  readdirOrEmptySync(p: string): string[] {
+    try {
+      return readdirSync(p);
     } catch (err) {
       if (ABSENT_CODES.has(errnoCode(err) ?? '')) return [];
       throw wrap('list', p, err);

@@ -38,6 +38,21 @@ export class SysFs {
     return t === null ? null : t.replace(/\n$/, '');
   }
 
+  /**
+   * readOrNull, synchronously: sysfs attributes are generated in memory and read in
+   * microseconds, cheaper than the thread-pool round trips of an async read. For frequent
+   * polls of a few attributes, never for reads that may wait on a device (firmware queries).
+   */
+  readOrNullSync(rel: string): string | null {
+    const t = this.fs.readTextOrNullSync(this.path(rel));
+    return t === null ? null : t.replace(/\n$/, '');
+  }
+
+  /** listOrEmpty, synchronously (see readOrNullSync). */
+  listOrEmptySync(rel: string): string[] {
+    return this.fs.readdirOrEmptySync(this.path(rel));
+  }
+
   async write(rel: string, value: string): Promise<void> {
     await this.fs.writeText(this.path(rel), value);
   }

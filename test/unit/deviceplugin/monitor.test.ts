@@ -12,8 +12,8 @@ class Source implements SnapshotSource {
     this.calls.push('full');
     return structuredClone(this.snap);
   }
-  async refresh() {
-    this.calls.push('refresh');
+  async refresh(_prev: NodeSnapshot, opts?: { perVf?: boolean }) {
+    this.calls.push(opts?.perVf ? 'refresh+vfs' : 'refresh');
     return this.needFull ? null : structuredClone(this.snap);
   }
   hintDirs() {
@@ -39,7 +39,7 @@ describe('NIC monitor', () => {
     await m.settle();
     expect(seen).toHaveLength(1);
     expect(m.snapshot().pfs[0]!.linkUp).toBe(false);
-    expect(src.calls).toEqual(['full', 'refresh', 'refresh']);
+    expect(src.calls).toEqual(['full', 'refresh+vfs', 'refresh+vfs']);
     await m.stop();
   });
 
@@ -50,7 +50,7 @@ describe('NIC monitor', () => {
     src.needFull = true;
     src.snap.devices.push(vf({ pci: '0000:03:00.3', vfIndex: 1 }));
     await m.settle();
-    expect(src.calls).toEqual(['full', 'refresh', 'full']);
+    expect(src.calls).toEqual(['full', 'refresh+vfs', 'full']);
     expect(m.snapshot().devices).toHaveLength(2);
     await m.stop();
   });
@@ -70,6 +70,21 @@ describe('NIC monitor', () => {
     fail = false;
     await m.settle();
     expect(src.calls).toEqual(['full', 'refresh', 'full']);
+    await m.stop();
+  });
+
+  it('its own polls leave per-VF state alone; a poke or a settle asks for it', async () => {
+    const src = new Source(snap());
+    const m = new NodeMonitor(src, { intervalMs: 10 });
+    await m.start();
+    await new Promise((r) => setTimeout(r, 60));
+    const polls = src.calls.slice(1);
+    expect(polls.length).toBeGreaterThan(1);
+    expect(polls.every((c) => c === 'refresh')).toBe(true);
+    src.calls = [];
+    m.poke();
+    await m.settle();
+    expect(src.calls.slice(0, 1)).toEqual(['refresh+vfs']);
     await m.stop();
   });
 

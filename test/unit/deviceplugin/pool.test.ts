@@ -1,4 +1,12 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -55,6 +63,21 @@ describe('pool', () => {
     expect(readdirSync(devinfoDir)).toEqual(['intel.com-vf-0000:03:00.3-device.json']);
     await pool.cleanDevinfo();
     expect(readdirSync(devinfoDir)).toEqual([]);
+  });
+
+  it('a device-info file already holding the document is not rewritten; a stale one is', async () => {
+    const { pool, devinfoDir } = newPool();
+    const file = path.join(devinfoDir, 'intel.com-vf-0000:03:00.2-device.json');
+    await pool.allocate([['0000:03:00.2']]);
+    const doc = readFileSync(file, 'utf8');
+    // Whole seconds: utimes goes through a float, and a millisecond part may not survive it.
+    const old = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    utimesSync(file, old, old);
+    await pool.allocate([['0000:03:00.2']]);
+    expect(Math.round(statSync(file).mtimeMs)).toBe(old.getTime());
+    writeFileSync(file, '{"stale":true}');
+    await pool.allocate([['0000:03:00.2']]);
+    expect(readFileSync(file, 'utf8')).toBe(doc);
   });
 
   it('an unknown ID fails the whole request before anything is written', async () => {
