@@ -232,7 +232,11 @@ async function runStep(
       );
       const r = await ensureHwTcOffload(ctx, netdevs);
       st.warnings.push(...r.warnings);
-      st.undo.push({ what: 'hw-tc-offload off', run: () => disableHwTcOffload(ctx, r.on) });
+      // Only what this run switched: a representor already on before is not ours to turn off.
+      st.undo.push({
+        what: 'hw-tc-offload off',
+        run: () => disableHwTcOffload(ctx, r.switched),
+      });
       return;
     }
   }

@@ -1,4 +1,4 @@
-import { CommandError, errorMessage, type CommandRunner } from '../sys/index.js';
+import { CommandError, errorMessage, mapLimit, type CommandRunner } from '../sys/index.js';
 import type { NicContext } from '../vf/index.js';
 
 /**
@@ -23,40 +23,73 @@ async function features(runner: CommandRunner, netdev: string): Promise<boolean 
 export interface TcOffloadResult {
   /** Netdevs where hw-tc-offload is now verified on. */
   on: string[];
+  /** Of those, the ones this call switched on (the only ones an undo may switch off again). */
+  switched: string[];
   warnings: string[];
 }
 
-/** `ethtool -K <dev> hw-tc-offload on`, verified with `ethtool -k <dev>`, one netdev at a time. */
+/**
+ * Per netdev at once: each is one or two short processes, and a PF with hundreds of
+ * representors would otherwise pay them all in sequence at every agent start.
+ */
+const ETHTOOL_CONCURRENCY = 8;
+
+type Outcome =
+  { dev: string; state: 'on'; switched: boolean } | { dev: string; state: 'refused'; why: string };
+
+/**
+ * `ethtool -k <dev>` first: when hw-tc-offload already reads on (every restart after the
+ * first start) nothing is written; otherwise `ethtool -K <dev> hw-tc-offload on`, verified
+ * with a second `ethtool -k`.
+ */
+async function ensureOne(runner: CommandRunner, dev: string): Promise<Outcome> {
+  try {
+    if ((await features(runner, dev)) === true) return { dev, state: 'on', switched: false };
+  } catch {
+    // Unreadable before: the write and its verification below say why.
+  }
+  let refusal: string | null = null;
+  try {
+    await runner.run(['ethtool', '-K', dev, 'hw-tc-offload', 'on'], {
+      timeoutMs: ETHTOOL_TIMEOUT_MS,
+    });
+  } catch (err) {
+    refusal =
+      err instanceof CommandError && err.stderr.trim()
+        ? (err.stderr.trim().split('\n')[0] ?? '')
+        : errorMessage(err);
+  }
+  let state: boolean | null = null;
+  try {
+    state = await features(runner, dev);
+  } catch (err) {
+    refusal ??= `ethtool -k failed: ${errorMessage(err)}`;
+  }
+  if (state === true) return { dev, state: 'on', switched: true };
+  return {
+    dev,
+    state: 'refused',
+    why: refusal ?? (state === null ? 'ethtool -k does not list it' : 'still off'),
+  };
+}
+
+/** hw-tc-offload on for each netdev (already on: left alone), a few netdevs at a time. */
 export async function ensureHwTcOffload(
   ctx: NicContext,
   netdevs: readonly string[],
 ): Promise<TcOffloadResult> {
-  const out: TcOffloadResult = { on: [], warnings: [] };
-  for (const dev of netdevs) {
-    let refusal: string | null = null;
-    try {
-      await ctx.runner.run(['ethtool', '-K', dev, 'hw-tc-offload', 'on'], {
-        timeoutMs: ETHTOOL_TIMEOUT_MS,
-      });
-    } catch (err) {
-      refusal =
-        err instanceof CommandError && err.stderr.trim()
-          ? (err.stderr.trim().split('\n')[0] ?? '')
-          : errorMessage(err);
-    }
-    let state: boolean | null = null;
-    try {
-      state = await features(ctx.runner, dev);
-    } catch (err) {
-      refusal ??= `ethtool -k failed: ${errorMessage(err)}`;
-    }
-    if (state === true) {
-      out.on.push(dev);
+  const outcomes = await mapLimit(netdevs, ETHTOOL_CONCURRENCY, (dev) =>
+    ensureOne(ctx.runner, dev),
+  );
+  const out: TcOffloadResult = { on: [], switched: [], warnings: [] };
+  for (const o of outcomes) {
+    if (o.state === 'on') {
+      out.on.push(o.dev);
+      if (o.switched) out.switched.push(o.dev);
       continue;
     }
-    const why = refusal ?? (state === null ? 'ethtool -k does not list it' : 'still off');
-    out.warnings.push(`hw-tc-offload on ${dev}: ${why} (tc rules stay in software)`);
-    ctx.logger?.warn({ netdev: dev, why }, 'hw-tc-offload refused');
+    out.warnings.push(`hw-tc-offload on ${o.dev}: ${o.why} (tc rules stay in software)`);
+    ctx.logger?.warn({ netdev: o.dev, why: o.why }, 'hw-tc-offload refused');
   }
   return out;
 }
@@ -66,9 +99,9 @@ export async function disableHwTcOffload(
   ctx: NicContext,
   netdevs: readonly string[],
 ): Promise<void> {
-  for (const dev of netdevs) {
-    await ctx.runner
+  await mapLimit(netdevs, ETHTOOL_CONCURRENCY, (dev) =>
+    ctx.runner
       .run(['ethtool', '-K', dev, 'hw-tc-offload', 'off'], { timeoutMs: ETHTOOL_TIMEOUT_MS })
-      .catch(() => undefined);
-  }
+      .catch(() => undefined),
+  );
 }

@@ -12,4 +12,5 @@ export * from './jsonline-socket.js';
 export * from './process.js';
 export * from './daemon.js';
 export * from './paths.js';
+export * from './map-limit.js';
 export * from './spawn-pool.js';

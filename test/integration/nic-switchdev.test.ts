@@ -18,7 +18,7 @@ function ctxOf(nic: EmulatedNic): NicContext {
 
 /** Every host mutation in order (reads — eswitch/port show, ethtool -k — left out). */
 function mutations(calls: readonly CallRecord[]): string[] {
-  return calls
+  const lines = calls
     .filter(
       (c) =>
         c.tool === 'sysfs' ||
@@ -29,6 +29,9 @@ function mutations(calls: readonly CallRecord[]): string[] {
       (c) =>
         `${c.tool === 'sysfs' ? '' : `${c.tool} `}${c.argv.join(' ')}${c.code ? ' → refused' : ''}`,
     );
+  // hw-tc-offload (the last step) runs a few netdevs at a time: their order is not fixed.
+  const ethtool = (l: string) => l.startsWith('ethtool ');
+  return [...lines.filter((l) => !ethtool(l)), ...lines.filter(ethtool).sort()];
 }
 
 async function bringUp(nic: EmulatedNic, policy: EswitchPolicy) {
@@ -42,7 +45,7 @@ async function bringUp(nic: EmulatedNic, policy: EswitchPolicy) {
 }
 
 function hwTc(up: string, reps: string[]): string[] {
-  return [up, ...reps].map((d) => `ethtool -K ${d} hw-tc-offload on`);
+  return [up, ...reps].map((d) => `ethtool -K ${d} hw-tc-offload on`).sort();
 }
 
 describe('switchdev bring-up on the emulated NIC', () => {

@@ -110,11 +110,12 @@ describe('hw-tc-offload', () => {
     expect(parseHwTcOffload(text)).toBe(want);
   });
 
-  it('-K then -k per netdev; a refusal or a silent no-op is a warning', async () => {
+  it('-k, then -K and -k again where off; a refusal or a silent no-op is a warning', async () => {
     const state = new Map([
       ['up0', false],
       ['rep0', false],
       ['rep1', false],
+      ['rep2', true],
     ]);
     const r = new RecordingRunner()
       .on('ethtool -K rep1 hw-tc-offload on', {
@@ -130,19 +131,43 @@ describe('hw-tc-offload', () => {
       'up0',
       'rep0',
       'rep1',
+      'rep2',
     ]);
-    expect(res.on).toEqual(['up0']);
+    expect(res.on).toEqual(['up0', 'rep2']);
+    // rep2 was on already: not written, and not ours to switch off on undo.
+    expect(res.switched).toEqual(['up0']);
     expect(res.warnings).toEqual([
       'hw-tc-offload on rep0: still off (tc rules stay in software)',
       'hw-tc-offload on rep1: Cannot change hw-tc-offload (tc rules stay in software)',
     ]);
-    expect(r.lines()).toEqual([
+    const per = (dev: string) => r.lines().filter((l) => l.split(' ')[2] === dev);
+    expect(per('up0')).toEqual([
+      'ethtool -k up0',
       'ethtool -K up0 hw-tc-offload on',
       'ethtool -k up0',
-      'ethtool -K rep0 hw-tc-offload on',
-      'ethtool -k rep0',
+    ]);
+    expect(per('rep1')).toEqual([
+      'ethtool -k rep1',
       'ethtool -K rep1 hw-tc-offload on',
       'ethtool -k rep1',
     ]);
+    expect(per('rep2')).toEqual(['ethtool -k rep2']);
+  });
+
+  it('runs at most 8 netdevs at once', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const runner = new RecordingRunner().respond(async () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((res) => setTimeout(res, 5));
+      inFlight--;
+      return { stdout: 'hw-tc-offload: on\n' };
+    });
+    const devs = Array.from({ length: 40 }, (_, i) => `rep${i}`);
+    const res = await ensureHwTcOffload({ sysfs: null as never, runner }, devs);
+    expect(res.on).toEqual(devs);
+    expect(res.switched).toEqual([]);
+    expect(peak).toBe(8);
   });
 });
