@@ -18,7 +18,7 @@ import { ExecaRunner, packageRoot } from '../../src/sys/index.js';
 import { FakeKubelet } from '../../test/helpers/fake-kubelet.js';
 import { percentile, round, timeMs } from '../lib/stats.js';
 import { burst, sequential, type CniCall } from './burst.js';
-import { idleCpuPercent, rssMb } from './proc.js';
+import { childCpuSeconds, cpuSeconds, idleCpuPercent, rssMb, sysCpuSeconds } from './proc.js';
 
 /** Figures for one node size N (one PF, N VFs in switchdev). */
 export interface ScaleRow {
@@ -42,11 +42,15 @@ export interface ScaleRow {
   heap_after_burst_mb: number;
   rss_after_idle_mb: number;
   heap_after_idle_mb: number;
+  /** process.memoryUsage() after the idle window, MB: what the RSS is made of. */
+  memory_after_idle_mb: MemorySplit;
   idle_cpu_pct: number;
   restart_ready_ms: number;
   hostdevice_add_wall_ms: number;
   hostdevice_del_wall_ms: number;
   hostdevice_add_p50_ms: number;
+  /** CPU seconds of host-device's burst ADD (its processes, nsenter included). */
+  hostdevice_add_cpu_s: number;
   vsctl_add_wall_ms: number;
   vsctl_del_wall_ms: number;
   /**
@@ -54,6 +58,31 @@ export interface ScaleRow {
    * answer in production; each costs a Node start here, so the burst pays for emulation too.
    */
   standin_calls_per_add: number;
+  /** The NIC stand-ins (devlink, ethtool, ip) the restart with N attached ran, by command. */
+  restart_standin_calls: Record<string, number>;
+  /**
+   * Where the burst ADD's CPU went, in CPU seconds: the plugin processes the runtime started
+   * (front ends), the agent itself, and the programs the agent ran (ip, IPAM).
+   */
+  burst_add_cpu_s: {
+    frontends: number;
+    agent: number;
+    /** Of `agent`, in the kernel: mostly fork copying the agent's page tables per command. */
+    agent_sys: number;
+    agent_children: number;
+  };
+  /**
+   * Start-up and restart (N attached): ms per start-up step from the agent's debug log, when
+   * --steps was given (each step runs until the next one's line, the last until "agent ready").
+   */
+  startup_steps_ms?: { start: Record<string, number>; restart: Record<string, number> };
+  /** NIC stand-in calls per DEL in the burst (see standin_calls_per_add). */
+  standin_calls_per_del: number;
+  /**
+   * Per-step p50 inside the agent's DEL (debug log, --steps): lock waits, then the three
+   * teardown chains' steps (each its own duration; they run side by side), state-remove.
+   */
+  del_steps_p50_ms?: Record<string, number>;
   /** Per-step p50 inside the agent's ADD (debug log), when --steps was given. */
   add_steps_p50_ms?: Record<string, number>;
 }
@@ -69,7 +98,8 @@ export interface ScaleOptions {
 }
 
 const BIN = path.join(packageRoot(), 'bin', 'ovs-offload');
-const FRONT = path.join(packageRoot(), 'bin', 'ovs-offload-cni');
+/** The plugin executable as /opt/cni/bin holds it (the compiled front end). */
+const FRONT = path.join(packageRoot(), 'dist', 'ovs-offload-cni');
 const HOST_DEVICE = '/usr/lib/cni/host-device';
 const PF = '0000:03:00.0';
 const RESOURCE = 'intel.com/scale';
@@ -88,24 +118,48 @@ delete process.env.OO_BENCH_HEAP_FILE;
 if (out) {
   process.on('SIGUSR2', () => {
     const m = process.memoryUsage();
-    writeFileSync(out, JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, at: Date.now() }));
+    writeFileSync(out, JSON.stringify({ ...m, at: Date.now() }));
   });
 }
 `;
 
-/** The agent's V8 heap (MB), asked for through the bench's preloaded SIGUSR2 handler. */
-async function heapMb(agent: AgentProcess, file: string): Promise<number> {
+const memorySchema = z.object({
+  rss: z.number(),
+  heapTotal: z.number(),
+  heapUsed: z.number(),
+  external: z.number(),
+  arrayBuffers: z.number(),
+  at: z.number(),
+});
+export type MemorySplit = Omit<z.infer<typeof memorySchema>, 'at'>;
+
+/** The agent's process.memoryUsage() (MB), asked for through the bench's SIGUSR2 handler. */
+async function memoryMb(agent: AgentProcess, file: string): Promise<MemorySplit> {
   const before = Date.now();
   process.kill(agent.pid, 'SIGUSR2');
   for (let i = 0; i < 200; i++) {
     const text = await readFile(file, 'utf8').catch(() => '');
     if (text) {
-      const m = z.object({ heapUsed: z.number(), at: z.number() }).parse(JSON.parse(text));
-      if (m.at >= before) return m.heapUsed / 1048576;
+      const { at, ...m } = memorySchema.parse(JSON.parse(text));
+      if (at >= before) {
+        const mb = (x: number) => round(x / 1048576, 1);
+        return {
+          rss: mb(m.rss),
+          heapTotal: mb(m.heapTotal),
+          heapUsed: mb(m.heapUsed),
+          external: mb(m.external),
+          arrayBuffers: mb(m.arrayBuffers),
+        };
+      }
     }
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('agent did not answer the heap probe');
+}
+
+/** The agent's V8 heap in use (MB). */
+async function heapMb(agent: AgentProcess, file: string): Promise<number> {
+  return (await memoryMb(agent, file)).heapUsed;
 }
 
 async function cli(nic: EmulatedNic, args: string[]): Promise<string> {
@@ -135,7 +189,15 @@ async function startAgent(
   const readyMs = await timeMs(async () => {
     proc = await launchAgent(sb, nic, cfg, {
       logLevel: steps ? 'debug' : 'info',
-      env: { ...ovs.env, NODE_OPTIONS: `--import=${probe}`, OO_BENCH_HEAP_FILE: heapFile },
+      env: {
+        ...ovs.env,
+        // OO_BENCH_AGENT_NODE_OPTIONS adds options for the agent only, e.g. an --import that
+        // starts node:inspector's profiler (--cpu-prof is refused in NODE_OPTIONS).
+        NODE_OPTIONS: [`--import=${probe}`, process.env.OO_BENCH_AGENT_NODE_OPTIONS ?? '']
+          .join(' ')
+          .trim(),
+        OO_BENCH_HEAP_FILE: heapFile,
+      },
       waitReady: false,
     });
     // Start-up brings every representor's hw-tc-offload to policy: N ethtool runs.
@@ -144,10 +206,42 @@ async function startAgent(
   return { agent: { proc: proc!, heapFile }, readyMs };
 }
 
+const startupLine = z.object({ msg: z.string(), time: z.string(), step: z.string().optional() });
+
+/** ms per start-up step, from the "start-up step" debug lines up to "agent ready". */
+async function startupSteps(agent: Agent): Promise<Record<string, number>> {
+  const marks: { step: string; time: number }[] = [];
+  for (const raw of await agent.proc.logLines()) {
+    const l = startupLine.safeParse(raw);
+    if (!l.success) continue;
+    if (l.data.msg === 'start-up step' && l.data.step) {
+      marks.push({ step: l.data.step, time: Date.parse(l.data.time) });
+    }
+    if (l.data.msg === 'agent ready') marks.push({ step: 'end', time: Date.parse(l.data.time) });
+  }
+  const out: Record<string, number> = {};
+  for (let i = 0; i + 1 < marks.length; i++) {
+    out[marks[i]!.step] = marks[i + 1]!.time - marks[i]!.time;
+  }
+  return out;
+}
+
 const stepSchema = z.object({
   msg: z.literal('ADD steps'),
   steps: z.record(z.string(), z.number()),
 });
+
+/** p50 per step of the agent's "<op> steps" debug lines. */
+function stepsP50(lines: readonly Record<string, unknown>[], msg: string): Record<string, number> {
+  const samples = new Map<string, number[]>();
+  for (const l of lines) {
+    const s = stepSchema.extend({ msg: z.literal(msg) }).safeParse(l);
+    if (!s.success) continue;
+    for (const [k, v] of Object.entries(s.data.steps))
+      samples.set(k, [...(samples.get(k) ?? []), v]);
+  }
+  return Object.fromEntries([...samples].map(([k, v]) => [k, round(percentile(v, 50), 2)]));
+}
 
 export async function measureNode(o: ScaleOptions): Promise<ScaleRow> {
   const { n, log } = o;
@@ -207,6 +301,7 @@ export async function measureNode(o: ScaleOptions): Promise<ScaleRow> {
     log(`N=${n}: agent start`);
     const started = await startAgent(sb, ovs, nic, cfg, o.steps);
     agent = started.agent;
+    const startSteps = o.steps ? await startupSteps(agent) : {};
     const pid = agent.proc.pid;
     await kubelet.waitForRegistration(RESOURCE, 0, 60_000);
     const lwStart = Date.now();
@@ -260,10 +355,22 @@ export async function measureNode(o: ScaleOptions): Promise<ScaleRow> {
     const skip = (await agent.proc.logLines()).length;
     await nic.clearCalls();
     log(`N=${n}: burst ADD`);
+    const cpu0 = {
+      fe: childCpuSeconds('self'),
+      agent: cpuSeconds(pid),
+      agentSys: sysCpuSeconds(pid),
+      kids: childCpuSeconds(pid),
+    };
     const add = await burst(
       sb.hostNetnsPath,
       idx.map((i) => call(i, 'ADD')),
     );
+    const addCpu = {
+      frontends: round(childCpuSeconds('self') - cpu0.fe, 2),
+      agent: round(cpuSeconds(pid) - cpu0.agent, 2),
+      agent_sys: round(sysCpuSeconds(pid) - cpu0.agentSys, 2),
+      agent_children: round(childCpuSeconds(pid) - cpu0.kids, 2),
+    };
     const lines = (await agent.proc.logLines()).slice(skip);
     const agentAdd = lines
       .filter((l) => l.msg === 'cni request' && l.op === 'add')
@@ -281,18 +388,33 @@ export async function measureNode(o: ScaleOptions): Promise<ScaleRow> {
     log(`N=${n}: idle ${o.idleMs} ms with ${n} attached`);
     const idleCpu = await idleCpuPercent(pid, o.idleMs);
     const rssIdleAfter = rssMb(pid);
-    const heapIdleAfter = await heapMb(agent.proc, agent.heapFile);
+    const memAfterIdle = await memoryMb(agent.proc, agent.heapFile);
+    const heapIdleAfter = memAfterIdle.heapUsed;
 
     log(`N=${n}: restart with ${n} attached`);
     await agent.proc.stop('SIGTERM');
+    await nic.clearCalls();
     const restarted = await startAgent(sb, ovs, nic, cfg, o.steps);
     agent = restarted.agent;
+    const restartCalls = (await nic.calls()).filter((c) => c.tool !== 'sysfs');
+    const restartStandins: Record<string, number> = {};
+    for (const c of restartCalls) {
+      // The command without its device names and addresses: "ethtool -k", "devlink -j port show".
+      const words = c.argv.filter((a) => !/[0-9/:]/.test(a)).slice(0, 4);
+      const k = [c.tool, ...words].join(' ');
+      restartStandins[k] = (restartStandins[k] ?? 0) + 1;
+    }
+    const restartSteps = o.steps ? await startupSteps(agent) : {};
 
     log(`N=${n}: burst DEL`);
+    const delSkip = (await agent.proc.logLines()).length;
+    await nic.clearCalls();
     const del = await burst(
       sb.hostNetnsPath,
       idx.map((i) => call(i, 'DEL')),
     );
+    const delSteps = stepsP50((await agent.proc.logLines()).slice(delSkip), 'DEL steps');
+    const delStandins = (await nic.calls()).filter((c) => c.tool !== 'sysfs').length;
     const left = (await ovs.vsctl(['list-ports', 'br-int'])).stdout.trim();
     if (left !== '') throw new Error(`N=${n}: ports left after DEL: ${left.split('\n').length}`);
 
@@ -326,10 +448,12 @@ export async function measureNode(o: ScaleOptions): Promise<ScaleRow> {
       },
       config: { cniVersion: '1.0.0', name: 'hd', type: 'host-device', device: `hd${i}` },
     });
+    const hdCpu0 = childCpuSeconds('self');
     const hdAdd = await burst(
       sb.hostNetnsPath,
       idx.map((i) => hd(i, 'ADD')),
     );
+    const hdAddCpu = round(childCpuSeconds('self') - hdCpu0, 2);
     const hdDel = await burst(
       sb.hostNetnsPath,
       idx.map((i) => hd(i, 'DEL')),
@@ -370,14 +494,21 @@ export async function measureNode(o: ScaleOptions): Promise<ScaleRow> {
       heap_after_burst_mb: r2(heapBurst),
       rss_after_idle_mb: r2(rssIdleAfter),
       heap_after_idle_mb: r2(heapIdleAfter),
+      memory_after_idle_mb: memAfterIdle,
       idle_cpu_pct: round(idleCpu, 2),
       restart_ready_ms: r2(restarted.readyMs),
       hostdevice_add_wall_ms: r2(hdAdd.wallMs),
       hostdevice_del_wall_ms: r2(hdDel.wallMs),
       hostdevice_add_p50_ms: r2(percentile(hdAdd.ms, 50)),
+      hostdevice_add_cpu_s: hdAddCpu,
       vsctl_add_wall_ms: r2(vsAdd),
       vsctl_del_wall_ms: r2(vsDel),
       standin_calls_per_add: round(standinCalls / n, 2),
+      restart_standin_calls: restartStandins,
+      standin_calls_per_del: round(delStandins / n, 2),
+      ...(Object.keys(delSteps).length > 0 ? { del_steps_p50_ms: delSteps } : {}),
+      burst_add_cpu_s: addCpu,
+      ...(o.steps ? { startup_steps_ms: { start: startSteps, restart: restartSteps } } : {}),
       ...(stepSamples.size > 0
         ? {
             add_steps_p50_ms: Object.fromEntries(

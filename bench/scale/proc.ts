@@ -21,6 +21,24 @@ export function cpuSeconds(pid: number): number {
   return (Number(rest[11]) + Number(rest[12])) / TICKS_PER_S;
 }
 
+/** CPU seconds the process has spent in the kernel (stime): fork's page-table copies land here. */
+export function sysCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[12]) / TICKS_PER_S;
+}
+
+/**
+ * CPU seconds of the process's children that it has waited for (cutime + cstime): for the
+ * agent, the `ip`/IPAM/ethtool processes it ran; for this bench, the plugin processes.
+ */
+export function childCpuSeconds(pid: number | 'self'): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // cutime is field 16, cstime field 17.
+  return (Number(rest[13]) + Number(rest[14])) / TICKS_PER_S;
+}
+
 /** The agent's CPU use over a window, as a percentage of one CPU. */
 export async function idleCpuPercent(pid: number, windowMs: number): Promise<number> {
   const c0 = cpuSeconds(pid);

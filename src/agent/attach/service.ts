@@ -145,7 +145,11 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
   private async undoLocked(s: AttachmentState, opts: TeardownOptions = {}): Promise<void> {
     const k = key(s.containerID, s.ifName);
     await teardown(this.deps(), s, opts);
+    const t0 = process.hrtime.bigint();
     await this.d.store.remove(s.containerID, s.ifName);
+    if (opts.steps) {
+      opts.steps['state-remove'] = Math.round(Number(process.hrtime.bigint() - t0) / 1e3) / 1e3;
+    }
     if (this.index.get(k) === s) this.index.delete(k);
     this.retries.done(k);
   }
@@ -370,7 +374,9 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
   async del(body: AgentRequest): Promise<void> {
     const req = parseAttachRequest(body, 'del');
     const k = key(req.containerID, req.ifName);
+    const t = new Timeline();
     await this.locks.run(`att:${k}`, async () => {
+      t.mark('lock-wait');
       // Read under the attachment lock: an ADD of this attachment queued before us has
       // finished (or failed and undone itself) by now.
       const s = this.index.get(k) ?? (await this.d.store.read(req.containerID, req.ifName));
@@ -384,9 +390,19 @@ export class AttachmentService implements Omit<CniHandler, 'state'> {
         // Again under the VF lock: an ADD may have cleaned this stale attachment meanwhile,
         // and its VF may now serve another pod.
         const current = this.index.get(k) ?? (await this.d.store.read(req.containerID, req.ifName));
+        t.mark('vf-lock-wait');
         if (!current) return;
         this.index.set(k, current);
-        await this.undoLocked(current, req.netns ? { requestNetns: req.netns } : {});
+        const steps: Record<string, number> = {};
+        await this.undoLocked(current, {
+          ...(req.netns ? { requestNetns: req.netns } : {}),
+          steps,
+        });
+        t.mark('undo');
+        this.d.logger.debug(
+          { containerID: req.containerID, steps: { ...t.steps, ...steps }, ms: t.totalMs },
+          'DEL steps',
+        );
         this.emit({ op: 'del', state: current });
         this.d.logger.info(
           {

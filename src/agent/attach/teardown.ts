@@ -33,6 +33,23 @@ export interface TeardownOptions {
    * nothing to release. Unknown (a state file from before a crash): release to be sure.
    */
   ipamAdded?: boolean;
+  /** Filled with ms per step (the chains run side by side: each step's own duration). */
+  steps?: Record<string, number>;
+}
+
+/** Runs fn and records its duration under `name` when `steps` is given. */
+async function timed<T>(
+  steps: Record<string, number> | undefined,
+  name: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (!steps) return fn();
+  const t0 = process.hrtime.bigint();
+  try {
+    return await fn();
+  } finally {
+    steps[name] = Math.round(Number(process.hrtime.bigint() - t0) / 1e3) / 1e3;
+  }
 }
 
 /**
@@ -62,13 +79,13 @@ export async function teardown(
     [
       'VF',
       async () => {
-        await returnVf(d, s, log);
-        await restoreKnobs(d, s, log);
-        await restoreAdminMac(d, s, log);
+        await timed(opts.steps, 'vf-home', () => returnVf(d, s, log));
+        await timed(opts.steps, 'vf-knobs', () => restoreKnobs(d, s, log));
+        await timed(opts.steps, 'vf-mac', () => restoreAdminMac(d, s, log));
       },
     ],
-    ['representor', () => releasePort(d, s, log)],
-    ['IPAM', () => releaseLease(d, s, opts)],
+    ['representor', () => timed(opts.steps, 'port', () => releasePort(d, s, log))],
+    ['IPAM', () => timed(opts.steps, 'ipam', () => releaseLease(d, s, opts))],
   ];
   const results = await Promise.allSettled(chains.map(([, run]) => run()));
   const transient: unknown[] = [];
