@@ -49,7 +49,7 @@ export function bundledWorker(): URL | null {
  * a burst of pod ADDs spends most of its wall time in it with every other request waiting.
  * Spawned from workers, those waits overlap and the agent's thread keeps serving.
  * Results, errors and timeouts are ExecaRunner's; long-running commands stay on it.
- * The worker starts on first use and stops after `idleMs` without commands.
+ * Workers start on first use and stop after `idleMs` without commands.
  */
 export class ThreadedRunner implements CommandRunner {
   private readonly direct: ExecaRunner;
@@ -60,10 +60,8 @@ export class ThreadedRunner implements CommandRunner {
   constructor(
     baseEnv: Record<string, string | undefined> = {},
     private readonly workerUrl: URL = bundledWorker() ?? new URL('file:///nonexistent'),
-    // One thread is enough: it blocks only from fork to exec (milliseconds) and awaits the
-    // rest, and each thread costs its own V8 heap in the agent's RSS (~10 MB measured).
-    private readonly size = 1,
-    private readonly idleMs = 10_000,
+    private readonly size = 2,
+    private readonly idleMs = 30_000,
   ) {
     this.direct = new ExecaRunner(baseEnv);
   }
@@ -140,11 +138,9 @@ export class ThreadedRunner implements CommandRunner {
   }
 
   private startThread(): Thread {
-    // A small young generation (the agent's own flags keep its V8 lean too); the old
-    // generation's limit must hold the largest output a command may print (a dump-flows of a
-    // busy bridge runs to tens of MB) while it is handed over.
+    // Small heaps: a worker holds one command's output at a time per request.
     const worker = new Worker(this.workerUrl, {
-      resourceLimits: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 2 },
+      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4 },
     });
     // Never what keeps the process alive.
     worker.unref();
