@@ -9,7 +9,6 @@
 // - dist/ovs-offload-cni.cjs: that Node front end, fully self-contained (no node_modules at
 //   run time), and dist/ovs-offload-cni-node, which runs it with the node on PATH (the image
 //   puts a single executable there instead: scripts/build-cni-executable.mjs)
-// - dist/spawn-worker.js: the worker thread the agent spawns its commands from
 // - dist/nicd.js, dist/nic-standin.js: the sandbox's emulated NIC daemon and its stand-ins
 import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
@@ -72,15 +71,6 @@ await Promise.all([
     outfile: tmp + '/ovs-offload-cni.cjs',
     format: 'cjs',
     minify: true,
-    sourcemap: false,
-  }),
-  build({
-    ...common,
-    // The agent's command threads (src/sys/spawn-pool.ts finds it beside dist/cli.js).
-    entryPoints: ['src/sys/spawn-worker.ts'],
-    outfile: tmp + '/spawn-worker.js',
-    format: 'esm',
-    banner: esmRequire,
     sourcemap: false,
   }),
   build({

@@ -25,7 +25,6 @@ export const APP_FILES = {
   '/opt/ovs-offload/bin/ovs-offload': 'bin/ovs-offload',
   '/opt/ovs-offload/dist/cli.js': 'dist/cli.js',
   '/opt/ovs-offload/dist/cli.js.map': 'dist/cli.js.map',
-  '/opt/ovs-offload/dist/spawn-worker.js': 'dist/spawn-worker.js',
   '/usr/local/lib/ovs-offload/ovs-offload-cni': 'dist/ovs-offload-cni',
   '/usr/local/lib/ovs-offload/ovs-offload-cni-node': 'dist/sea/ovs-offload-cni-node',
 };

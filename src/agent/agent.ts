@@ -5,7 +5,7 @@ import { Vswitch } from '../ovs/vswitch.js';
 import {
   createLogger,
   errorMessage,
-  defaultRunner,
+  ExecaRunner,
   files,
   Ip,
   NotFoundError,
@@ -97,7 +97,7 @@ export class Agent {
 
   static async start(config: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
     const logger = opts.logger ?? createLogger('ovs-offload-agent');
-    const runner = opts.runner ?? defaultRunner();
+    const runner = opts.runner ?? new ExecaRunner();
     const s = new Startup(logger, opts.signal, opts.beforeStep);
     try {
       const store = await s.step('state', () => openStateStore(config, logger));

@@ -39,80 +39,7 @@ export interface CommandRunner {
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** What one finished command came to, in a form that crosses a worker_threads boundary. */
-export interface Outcome {
-  stdout: string;
-  stderr: string;
-  exitCode: number | undefined;
-  failed: boolean;
-  signal: string | null;
-  timedOut: boolean;
-  originalMessage: string | undefined;
-  /** Why it did not run (spawn failed): the errno code is what callers look at. */
-  cause: { message: string; code?: string } | undefined;
-}
-
-export interface ExecaCall {
-  timeoutMs: number;
-  signal?: AbortSignal;
-  input?: string;
-  env: Record<string, string | undefined>;
-  cwd?: string;
-}
-
-/** Runs one command with execa, never throwing: the outcome says how it ended. */
-export async function runExeca(file: string, args: string[], c: ExecaCall): Promise<Outcome> {
-  const r = await execa(file, args, {
-    reject: false,
-    timeout: c.timeoutMs,
-    ...(c.signal ? { cancelSignal: c.signal } : {}),
-    ...(c.input !== undefined ? { input: c.input } : { stdin: 'ignore' }),
-    env: c.env,
-    extendEnv: false,
-    ...(c.cwd ? { cwd: c.cwd } : {}),
-    stripFinalNewline: false,
-    encoding: 'utf8',
-  });
-  const cause: NodeJS.ErrnoException | undefined = r.cause instanceof Error ? r.cause : undefined;
-  const code = cause?.code;
-  return {
-    stdout: typeof r.stdout === 'string' ? r.stdout : '',
-    stderr: typeof r.stderr === 'string' ? r.stderr : '',
-    exitCode: r.exitCode,
-    failed: r.failed,
-    signal: r.signal ?? null,
-    timedOut: r.timedOut,
-    originalMessage: r.originalMessage,
-    cause: cause ? { message: cause.message, ...(code !== undefined ? { code } : {}) } : undefined,
-  };
-}
-
-/** The result, or the CommandError a failure (other than an accepted exit code) is. */
-export function settle(
-  argv: readonly string[],
-  r: Outcome,
-  okExitCodes: readonly number[] = [],
-): RunResult {
-  if (r.failed && (r.exitCode === undefined || !okExitCodes.includes(r.exitCode))) {
-    let cause: unknown;
-    if (r.exitCode === undefined) {
-      if (r.cause) {
-        const e = new Error(r.cause.message) as NodeJS.ErrnoException;
-        if (r.cause.code !== undefined) e.code = r.cause.code;
-        cause = e;
-      } else cause = r.originalMessage;
-    }
-    throw new CommandError(argv, r.exitCode ?? null, r.stderr || (r.originalMessage ?? ''), {
-      cause,
-      signal: r.signal,
-      timedOut: r.timedOut,
-      stdout: r.stdout,
-    });
-  }
-  return { argv, stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1 };
-}
-
-export function checkArgv(argv: readonly string[]): [string, string[]] {
+function checkArgv(argv: readonly string[]): [string, string[]] {
   const [file, ...args] = argv;
   if (!file) throw new TypeError('empty argv');
   for (const a of argv) {
@@ -133,20 +60,36 @@ export class ExecaRunner implements CommandRunner {
     this.env = { ...process.env, ...baseEnv };
   }
 
-  envFor(opts: RunOptions): Record<string, string | undefined> {
+  private envFor(opts: RunOptions): Record<string, string | undefined> {
     return opts.env ? { ...this.env, ...opts.env } : { ...this.env };
   }
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const [file, args] = checkArgv(argv);
-    const r = await runExeca(file, args, {
-      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.input !== undefined ? { input: opts.input } : {}),
+    const r = await execa(file, args, {
+      reject: false,
+      timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+      ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' }),
       env: this.envFor(opts),
+      extendEnv: false,
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      stripFinalNewline: false,
+      encoding: 'utf8',
     });
-    return settle(argv, r, opts.okExitCodes);
+    const stdout = typeof r.stdout === 'string' ? r.stdout : '';
+    const stderr = typeof r.stderr === 'string' ? r.stderr : '';
+    const exitCode = r.exitCode ?? -1;
+    if (r.failed && (r.exitCode === undefined || !(opts.okExitCodes ?? []).includes(r.exitCode))) {
+      const cause = r.exitCode === undefined ? (r.cause ?? r.originalMessage) : undefined;
+      throw new CommandError(argv, r.exitCode ?? null, stderr || (r.originalMessage ?? ''), {
+        cause,
+        signal: r.signal ?? null,
+        timedOut: r.timedOut,
+        stdout,
+      });
+    }
+    return { argv, stdout, stderr, exitCode };
   }
 
   stream(

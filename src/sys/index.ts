@@ -13,4 +13,3 @@ export * from './process.js';
 export * from './daemon.js';
 export * from './paths.js';
 export * from './map-limit.js';
-export * from './spawn-pool.js';

@@ -73,7 +73,6 @@ function run(argv: string[], opts: { timeoutMs?: number; env?: Record<string, st
 const IMAGE_INPUTS = [
   'package.json',
   'dist/cli.js',
-  'dist/spawn-worker.js',
   'dist/ovs-offload-cni',
   'dist/ovs-offload-cni.cjs',
   'scripts/image',

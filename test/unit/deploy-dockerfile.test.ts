@@ -136,7 +136,6 @@ describe('deploy/Dockerfile', () => {
       ['node_modules', true],
       ['dist/cli.js', buildScript.includes("'/cli.js'")],
       ['dist/cli.js.map', buildScript.includes("'/cli.js'") && buildScript.includes('sourcemap')],
-      ['dist/spawn-worker.js', buildScript.includes("'/spawn-worker.js'")],
       ['dist/ovs-offload-cni', buildScript.includes("'/ovs-offload-cni'")],
       [
         'dist/sea/ovs-offload-cni-node',
