@@ -3,6 +3,7 @@ import {
   createReadStream,
   readdirSync,
   readFileSync,
+  readlinkSync,
   watch,
   writeFileSync,
   type FSWatcher,
@@ -206,6 +207,16 @@ export class Files {
     try {
       return await fsp.readlink(p);
     } catch (err) {
+      throw wrap('readlink', p, err);
+    }
+  }
+
+  /** readlinkOrNull without the thread pool (see readTextOrNullSync): for sysfs links. */
+  readlinkOrNullSync(p: string): string | null {
+    try {
+      return readlinkSync(p);
+    } catch (err) {
+      if (ABSENT_CODES.has(errnoCode(err) ?? '')) return null;
       throw wrap('readlink', p, err);
     }
   }

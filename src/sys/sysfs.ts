@@ -70,6 +70,12 @@ export class SysFs {
   }
 
   /** Basename of a symlink's target (`driver` → `mlx5_core`, `virtfn3` → `0000:03:00.5`). */
+  /** linkName, synchronously (see readOrNullSync). */
+  linkNameSync(rel: string): string | null {
+    const t = this.fs.readlinkOrNullSync(this.path(rel));
+    return t === null ? null : path.basename(t);
+  }
+
   async linkName(rel: string): Promise<string | null> {
     const t = await this.fs.readlinkOrNull(this.path(rel));
     return t === null ? null : path.basename(t);

@@ -249,8 +249,8 @@ describe('device plugin on the emulated NIC', () => {
     const dpdk = n.kubelet.plugin('intel.com/dpdk');
     await dpdk
       .listAndWatch()
-      // A driver change raises no inotify event in the PF directories the monitor watches: on
-      // a busy machine the full re-read (every 30 s) is what sees it.
+      // A driver change raises no inotify event in the PF directories the monitor watches:
+      // the live re-read's driver links see it (the wait is sized for a busy machine).
       .waitFor((d) => d.length === 1, { timeoutMs: 45_000, what: 'the vfio VF' });
     const group = path.basename(await readlink(sys(root, `bus/pci/devices/${a!.pci}/iommu_group`)));
     const r = await dpdk.allocate([[a!.pci]]);

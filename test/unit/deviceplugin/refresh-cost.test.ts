@@ -1,11 +1,13 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, symlink } from 'node:fs/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SysfsSnapshotSource } from '../../../src/deviceplugin/inventory.js';
 import { buildSysfsTree, devlinkRunner, vfRange, type Tree } from '../../helpers/sysfs-tree.js';
 
 /**
- * The 250 ms live refresh must not cost O(VFs) while nothing happens: per-VF state is read
- * again only when the host's netdev list (class/net) changed or a caller asks for it.
+ * The 250 ms live refresh must stay cheap while nothing happens: per-VF state is read again
+ * only when the host's netdev list (class/net) changed or a caller asks for it; rebinds are
+ * seen in the drivers' own directory listings (a rebind to vfio-pci changes nothing else the
+ * cheap read lists).
  */
 
 const PF = '0000:03:00.0';
@@ -47,6 +49,7 @@ function spyReads(t: Tree): () => string[] {
   const spies = [
     vi.spyOn(t.sysfs, 'listOrEmpty'),
     vi.spyOn(t.sysfs, 'linkName'),
+    vi.spyOn(t.sysfs, 'linkNameSync'),
     vi.spyOn(t.sysfs, 'readOrNull'),
     vi.spyOn(t.sysfs, 'listOrEmptySync'),
     vi.spyOn(t.sysfs, 'readOrNullSync'),
@@ -55,7 +58,7 @@ function spyReads(t: Tree): () => string[] {
 }
 
 describe('SysfsSnapshotSource.refresh cost', () => {
-  it('nothing changed: per-PF reads and class/net only, the same devices array', async () => {
+  it('nothing changed: per-PF reads, class/net and the driver links only, the same devices array', async () => {
     const { t, vfs, src } = await node();
     const snap = await src.full();
     expect(snap.devices.map((d) => d.netdev)).toEqual(['eth0v0', 'eth0v1', 'eth0v2']);
@@ -64,6 +67,8 @@ describe('SysfsSnapshotSource.refresh cost', () => {
     expect(next?.devices).toBe(snap.devices);
     expect(reads().filter((p) => vfs.some((v) => p.includes(v)))).toEqual([]);
     expect(reads()).toContain('class/net');
+    // Rebinds are seen in the drivers' own listings: one per driver in use, not one per VF.
+    expect(reads()).toContain('bus/pci/drivers/mlx5_core');
   });
 
   it('a VF netdev leaving the host is seen by the next refresh (class/net changed)', async () => {
@@ -76,7 +81,9 @@ describe('SysfsSnapshotSource.refresh cost', () => {
     const reads = spyReads(t);
     const next = await src.refresh(quiet!);
     expect(next?.devices.map((d) => d.netdev)).toEqual(['eth0v0', null, 'eth0v2']);
-    expect(reads().filter((p) => p.endsWith('/driver'))).toHaveLength(3);
+    expect(reads().filter((p) => vfs.some((v) => p === `bus/pci/devices/${v}/net`))).toHaveLength(
+      3,
+    );
     // Read once: the one after it is quiet again.
     const after = await src.refresh(next!);
     expect(after?.devices).toBe(next?.devices);
@@ -92,13 +99,29 @@ describe('SysfsSnapshotSource.refresh cost', () => {
     for (const v of vfs) expect(reads()).toContain(`bus/pci/devices/${v}/net`);
   });
 
-  it('a VF rebound to another driver still asks for a full read once per-VF state is read', async () => {
+  it('a VF rebound to vfio-pci asks for a full read on the next refresh, nothing else changed', async () => {
     const { t, vfs, src } = await node();
     const snap = await src.full();
-    const spy = vi.spyOn(t.sysfs, 'linkName');
-    spy.mockImplementation(async (rel: string) =>
-      rel === `bus/pci/devices/${vfs[0]}/driver` ? 'vfio-pci' : 'mlx5_core',
-    );
-    expect(await src.refresh(snap, { perVf: true })).toBeNull();
+    expect(await src.refresh(snap)).not.toBeNull();
+    // What the kernel shows after unbind + bind: the link moves between the drivers' listings.
+    await rm(t.sys(`bus/pci/drivers/mlx5_core/${vfs[0]}`));
+    await mkdir(t.sys('bus/pci/drivers/vfio-pci'), { recursive: true });
+    await symlink(t.sys(`bus/pci/devices/${vfs[0]}`), t.sys(`bus/pci/drivers/vfio-pci/${vfs[0]}`));
+    expect(await src.refresh(snap)).toBeNull();
+  });
+
+  it('a VF unbound (in no listing, its own link gone) asks for a full read', async () => {
+    const { t, vfs, src } = await node();
+    const snap = await src.full();
+    await rm(t.sys(`bus/pci/drivers/mlx5_core/${vfs[1]}`));
+    await rm(t.sys(`bus/pci/devices/${vfs[1]}/driver`));
+    expect(await src.refresh(snap)).toBeNull();
+  });
+
+  it('a tree without the drivers directories (a captured sysfs) is not a rebind', async () => {
+    const { t, src } = await node();
+    const snap = await src.full();
+    await rm(t.sys('bus/pci/drivers/mlx5_core'), { recursive: true });
+    expect(await src.refresh(snap)).not.toBeNull();
   });
 });
