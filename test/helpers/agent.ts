@@ -127,7 +127,9 @@ export async function execPlugin(node: Node, call: CniCall): Promise<CniOutcome>
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('exit', (code) => {
+    // 'close', not 'exit': a plugin that writes its answer and exits at once (the compiled
+    // front end) can end before its stdout has been read.
+    p.on('close', (code) => {
       let out: Record<string, unknown> | null;
       try {
         out = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : null;
