@@ -8,13 +8,11 @@ export interface Invocation {
   stdin: Uint8Array;
 }
 
-/** Longest variable the framing accepts: CNI_ARGS from a runtime is well under this. */
-const MAX_ENTRY = 64 * 1024;
-
 /**
  * `NAME=VALUE\0` for each variable, an empty entry, then stdin (src/cni/native). Only CNI_*
  * names are taken: nothing else in the plugin's environment is the agent's business. Values
- * are UTF-8 with invalid bytes replaced, as Node's process.env reads them.
+ * are UTF-8 with invalid bytes replaced, and of a name given twice the first counts, as
+ * Node's process.env (and getenv) read them. The body's size is bounded by the server.
  */
 export function splitInvocation(body: Uint8Array): Invocation {
   const env = Object.create(null) as Record<string, string>;
@@ -23,7 +21,6 @@ export function splitInvocation(body: Uint8Array): Invocation {
   for (;;) {
     const nul = body.indexOf(0, pos);
     if (nul < 0) throw new DecodeError('decode request: environment not terminated');
-    if (nul - pos > MAX_ENTRY) throw new DecodeError('decode request: environment entry too long');
     const entry = text.decode(body.subarray(pos, nul));
     pos = nul + 1;
     if (entry === '') break;
@@ -34,7 +31,7 @@ export function splitInvocation(body: Uint8Array): Invocation {
       throw new DecodeError(
         `decode request: ${JSON.stringify(name.slice(0, 40))} is not a CNI_* variable`,
       );
-    env[name] = entry.slice(eq + 1);
+    if (!Object.hasOwn(env, name)) env[name] = entry.slice(eq + 1);
   }
   return { env, stdin: body.subarray(pos) };
 }

@@ -166,11 +166,14 @@ static void fall_back(char **argv, const struct stdin_copy *in, const struct fou
 {
 	char path[PATH_MAX + sizeof FALLBACK + 1];
 	snprintf(path, sizeof path, "%s/%s", self_dir, FALLBACK);
+	const char *step = "cannot start";
 	if (in->have) {
 		int fd = memfd_create("cni-stdin", 0);
 		if (fd < 0 || write_all(fd, in->p, in->len) < 0 || lseek(fd, 0, SEEK_SET) != 0 ||
-		    dup2(fd, STDIN_FILENO) < 0)
+		    dup2(fd, STDIN_FILENO) < 0) {
+			step = "cannot hand stdin to";
 			goto failed;
+		}
 		if (fd != STDIN_FILENO)
 			close(fd);
 	}
@@ -186,7 +189,7 @@ failed:;
 	}
 	struct buf b = {0};
 	char msg[PATH_MAX + 256];
-	snprintf(msg, sizeof msg, "internal error: cannot start %s: %s", path, strerror(err));
+	snprintf(msg, sizeof msg, "internal error: %s %s: %s", step, path, strerror(err));
 	buf_str(&b, "{\"cniVersion\":");
 	json_string(&b, answer_version(f));
 	buf_str(&b, ",\"code\":999,\"msg\":");
@@ -243,19 +246,20 @@ static int header_is(const char *line, size_t len, const char *name)
 
 static long header_number(const char *line, size_t len, const char *name)
 {
-	size_t n = strlen(name) + 1;
+	size_t i = strlen(name) + 1;
 	long v = 0;
 	int digits = 0;
-	for (size_t i = n; i < len; i++) {
-		char c = line[i];
-		if (c == ' ' || c == '\t')
-			continue;
-		if (c < '0' || c > '9' || v > 100000000)
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	for (; i < len && line[i] >= '0' && line[i] <= '9'; i++) {
+		if (v > 100000000)
 			return -1;
-		v = v * 10 + (c - '0');
+		v = v * 10 + (line[i] - '0');
 		digits++;
 	}
-	return digits ? v : -1;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	return digits && i == len ? v : -1;
 }
 
 int main(int argc, char **argv)
@@ -309,7 +313,8 @@ int main(int argc, char **argv)
 	/* The request: every CNI_* variable as NAME=VALUE\0, an empty one, then stdin. */
 	struct buf body = {0};
 	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "CNI_", 4) == 0)
+		/* An entry without "=" (a raw execve may pass one) is no variable: Node ignores it. */
+		if (strncmp(*e, "CNI_", 4) == 0 && strchr(*e, '='))
 			buf_add(&body, *e, strlen(*e) + 1);
 	buf_add(&body, "", 1);
 	buf_add(&body, in.p, in.len);
@@ -317,12 +322,38 @@ int main(int argc, char **argv)
 		fall_back(argv, &in, &f, NULL, NULL);
 
 	long long deadline = now_ms() + AGENT_TIMEOUT_MS;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char why[PATH_MAX + 128];
+	const char *details = "is the ovs-offload agent running on this node?";
+	/* Non-blocking from the start: a full accept backlog (an agent stuck, or busy with a
+	 * burst) makes a blocking AF_UNIX connect wait with no end. */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		fall_back(argv, &in, &f, sock, errno_name(errno));
-	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+	while (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			/* The backlog is full: try again shortly, within the deadline. */
+			if (now_ms() >= deadline) {
+				snprintf(why, sizeof why,
+					 "ovs-offload agent unreachable at %s: no answer in %d s", sock,
+					 AGENT_TIMEOUT_MS / 1000);
+				fail_agent(&f, why, details);
+			}
+			poll(NULL, 0, 10);
+			continue;
+		}
+		if (errno == EINPROGRESS) {
+			int err = 0;
+			socklen_t len = sizeof err;
+			if (wait_fd(fd, POLLOUT, deadline) > 0 &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+				break;
+			errno = err ? err : ETIMEDOUT;
+		}
 		/* Nothing reached the agent: the Node front end checks the request and answers. */
 		fall_back(argv, &in, &f, sock, errno_name(errno));
+	}
 
 	struct buf req = {0};
 	char head[256];
@@ -334,9 +365,6 @@ int main(int argc, char **argv)
 	buf_str(&req, head);
 	buf_add(&req, body.p, body.len);
 
-	char why[PATH_MAX + 128];
-	const char *details = "is the ovs-offload agent running on this node?";
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	size_t sent = 0;
 	while (sent < req.len) {
 		int w = wait_fd(fd, POLLOUT, deadline);
@@ -366,6 +394,10 @@ int main(int argc, char **argv)
 		ssize_t n = w < 0 ? -1 : recv(fd, chunk, sizeof chunk, 0);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		/* A reset after an answer arrived (an agent that answered before reading all of
+		 * the request, then closed): the answer is what counts. */
+		if (n < 0 && ans.len > 0)
+			break;
 		if (n < 0) {
 			snprintf(why, sizeof why, "ovs-offload agent unreachable at %s: %s", sock,
 				 errno_name(errno));
@@ -383,7 +415,8 @@ int main(int argc, char **argv)
 	snprintf(why, sizeof why, "agent at %s sent a malformed answer", sock);
 	const char *a = ans.p ? ans.p : "";
 	char *end = ans.len ? memmem(a, ans.len, "\r\n\r\n", 4) : NULL;
-	if (ans.len < 12 || strncmp(a, "HTTP/1.", 7) != 0 || !end) {
+	/* A NUL in the status line or headers is no HTTP, and would cut the searches below. */
+	if (ans.len < 12 || strncmp(a, "HTTP/1.", 7) != 0 || !end || memchr(a, '\0', (size_t)(end - a))) {
 		if (ans.len == 0)
 			snprintf(why, sizeof why, "ovs-offload agent unreachable at %s: %s", sock,
 				 "ECONNRESET");
