@@ -10,7 +10,6 @@
 //   run time), and dist/ovs-offload-cni-node, which runs it with the node on PATH (the image
 //   puts a single executable there instead: scripts/build-cni-executable.mjs)
 // - dist/nicd.js, dist/nic-standin.js: the sandbox's emulated NIC daemon and its stand-ins
-import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import {
   chmodSync,
@@ -23,6 +22,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildNative } from './build-native.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const quiet = process.argv.includes('--quiet');
@@ -90,38 +90,11 @@ await Promise.all([
   }),
 ]);
 
-// The compiled front end: static, so the host's /opt/cni/bin needs no particular libc.
-// -Werror: the compiler Debian bookworm ships is the one this file is held to.
-const cc = process.env.CC ?? 'cc';
-const NATIVE_SOURCES = readdirSync(path.join(root, 'src/cni/native'))
-  .filter((f) => f.endsWith('.c'))
-  .sort()
-  .map((f) => `src/cni/native/${f}`);
-const compiled = spawnSync(
-  cc,
-  [
-    '-std=gnu11',
-    '-O2',
-    '-Wall',
-    '-Wextra',
-    '-Wshadow',
-    '-Wconversion',
-    '-Werror',
-    '-static',
-    '-s',
-    '-o',
-    tmp + '/ovs-offload-cni',
-    ...NATIVE_SOURCES,
-  ],
-  { cwd: root, encoding: 'utf8' },
-);
-if (compiled.error || compiled.status !== 0) {
+// The compiled front end (scripts/build-native.mjs).
+const nativeFailed = buildNative(tmp + '/ovs-offload-cni');
+if (nativeFailed) {
   rmSync(tmp, { recursive: true, force: true });
-  process.stderr.write(
-    `build: ${cc} could not build src/cni/native/` +
-      `${compiled.error ? `: ${compiled.error.message} (scripts/setup.sh installs gcc and libc6-dev)` : ''}\n` +
-      `${compiled.stderr ?? ''}`,
-  );
+  process.stderr.write(`build: ${nativeFailed}`);
   process.exit(1);
 }
 writeFileSync(

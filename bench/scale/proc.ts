@@ -12,20 +12,27 @@ export function rssMb(pid: number): number {
   return Number(m[1]) / 1024;
 }
 
-/** CPU seconds the process has used so far (user + system). */
-export function cpuSeconds(pid: number): number {
+/** utime, stime, cutime and cstime of /proc/<pid>/stat, in seconds. */
+function cpuTimes(pid: number | 'self'): { user: number; sys: number; children: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // comm (field 2) may hold spaces and parentheses: count fields after its closing one.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state): utime is field 14, stime field 15.
-  return (Number(rest[11]) + Number(rest[12])) / TICKS_PER_S;
+  // rest[0] is field 3 (state): utime is field 14, stime 15, cutime 16, cstime 17.
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map((x) => Number(x) / TICKS_PER_S);
+  return { user: f[11]!, sys: f[12]!, children: f[13]! + f[14]! };
+}
+
+/** CPU seconds the process has used so far (user + system). */
+export function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
 }
 
 /** CPU seconds the process has spent in the kernel (stime): fork's page-table copies land here. */
 export function sysCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[12]) / TICKS_PER_S;
+  return cpuTimes(pid).sys;
 }
 
 /**
@@ -33,10 +40,7 @@ export function sysCpuSeconds(pid: number): number {
  * agent, the `ip`/IPAM/ethtool processes it ran; for this bench, the plugin processes.
  */
 export function childCpuSeconds(pid: number | 'self'): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // cutime is field 16, cstime field 17.
-  return (Number(rest[13]) + Number(rest[14])) / TICKS_PER_S;
+  return cpuTimes(pid).children;
 }
 
 /** The agent's CPU use over a window, as a percentage of one CPU. */

@@ -9,7 +9,6 @@ import { CniCode, CniError } from '../../../src/cni/errors.js';
 import type { AgentRequest } from '../../../src/cni/types.js';
 import { silentLogger } from '../../../src/sys/index.js';
 import { build } from 'esbuild';
-import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { env as anyEnv, expected, NOWHERE, stdin as anyStdin, type Env } from './model.js';
 
@@ -68,22 +67,7 @@ beforeAll(async () => {
   });
   // As scripts/build.mjs builds it, and with the Node front end beside it as it is installed.
   native = path.join(dir, 'ovs-offload-cni');
-  const NATIVE_SOURCES = readdirSync('src/cni/native')
-    .filter((f) => f.endsWith('.c'))
-    .map((f) => `src/cni/native/${f}`);
-  execFileSync(process.env.CC ?? 'cc', [
-    '-std=gnu11',
-    '-O2',
-    '-Wall',
-    '-Wextra',
-    '-Wshadow',
-    '-Wconversion',
-    '-Werror',
-    '-static',
-    '-o',
-    native,
-    ...NATIVE_SOURCES,
-  ]);
+  execFileSync(process.execPath, ['scripts/build-native.mjs', native]);
   const fallback = path.join(dir, 'ovs-offload-cni-node');
   await writeFile(fallback, `#!/bin/sh\nexec "${process.execPath}" "${bundle}" "$@"\n`);
   await chmod(fallback, 0o755);
